@@ -1,0 +1,184 @@
+"""Tables the dashboard owns, beside the website's.
+
+They all carry the ``dashboard_`` prefix and live in the same schema as the
+operational tables (one naming rule that works on PostgreSQL and SQLite).
+Alembic (``migrations/``) creates and upgrades them; nothing else does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from data.models import BigId
+from data.types import JSONDocument, UTCDateTime
+
+
+class OwnedBase(DeclarativeBase):
+    """Declarative base of the dashboard's own tables (Alembic's target)."""
+
+
+class AuditLog(OwnedBase):
+    """Every write the dashboard makes, in the same transaction as the write."""
+
+    __tablename__ = "dashboard_audit_log"
+    __table_args__ = (
+        Index("ix_dashboard_audit_log_created_at", "created_at"),
+        Index("ix_dashboard_audit_log_entity", "entity", "entity_id"),
+        Index("ix_dashboard_audit_log_actor", "actor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # users.id; NULL = system
+    actor_email: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # e.g. "candidature.transition"
+    entity: Mapped[str] = mapped_column(Text)  # table name, e.g. "candidatures"
+    entity_id: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class SignInEvent(OwnedBase):
+    """Every sign-in attempt: who, when, outcome. Never the password."""
+
+    __tablename__ = "dashboard_signin_log"
+    __table_args__ = (
+        Index("ix_dashboard_signin_log_email", "email", "created_at"),
+        Index("ix_dashboard_signin_log_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    email: Mapped[str] = mapped_column(Text)  # as typed, lower-cased, length-capped
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    success: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)  # ok | bad_credentials | throttled | logout
+
+
+class AuthSession(OwnedBase):
+    """Server-side record of a signed-in browser session, so that logout revokes it."""
+
+    __tablename__ = "dashboard_auth_sessions"
+    __table_args__ = (Index("ix_dashboard_auth_sessions_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # random token
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TriageNote(OwnedBase):
+    """Internal notes of the secretariat on an application."""
+
+    __tablename__ = "dashboard_triage_notes"
+    __table_args__ = (Index("ix_dashboard_triage_notes_candidature", "candidature_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    candidature_id: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class ReportSchedule(OwnedBase):
+    """A report to build and email on a recurrence."""
+
+    __tablename__ = "dashboard_report_schedules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # monthly | weekly | qualiopi
+    formats: Mapped[list[str]] = mapped_column(JSONDocument)  # ["pdf", "xlsx"]
+    frequency: Mapped[str] = mapped_column(Text)  # daily | weekly | monthly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday, for weekly
+    monthday: Mapped[int | None] = mapped_column(Integer)  # 1..31, for monthly
+    time_of_day: Mapped[str] = mapped_column(Text)  # "HH:MM", local to `timezone`
+    timezone: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)  # previous_day | previous_week | ...
+    formation_slug: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[str]] = mapped_column(JSONDocument)
+    only_if_content: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    paused: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReportRun(OwnedBase):
+    """One due run of a schedule, claimed under a unique key before any send.
+
+    status: working -> sent | sent_late | failed | interrupted | missed | skipped
+    """
+
+    __tablename__ = "dashboard_report_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "due_at", name="uq_dashboard_report_runs_due"),
+        Index("ix_dashboard_report_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("dashboard_report_schedules.id")
+    )
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(Text)  # scheduled | manual
+    status: Mapped[str] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    claimed_by: Mapped[str | None] = mapped_column(Text)  # host:pid of the worker
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportDelivery(OwnedBase):
+    """One recipient of one run; written before and after each SMTP call.
+
+    status: pending -> sending -> sent | retrying | failed | interrupted
+    """
+
+    __tablename__ = "dashboard_report_deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "recipient", name="uq_dashboard_report_deliveries_recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dashboard_report_runs.id"))
+    recipient: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class SchedulerLease(OwnedBase):
+    """Which scheduler process is the active one (a lease it renews).
+
+    On PostgreSQL an advisory lock is taken as well; the lease makes the same
+    guarantee visible and works on SQLite.
+    """
+
+    __tablename__ = "dashboard_scheduler_lease"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

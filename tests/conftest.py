@@ -1,0 +1,163 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), settings, time.
+
+``engine`` is parametrised over both databases: every test that takes it
+runs twice. PostgreSQL comes from ``TEST_DATABASE_URL`` (default: the local
+server); each test gets its own database, cloned from a template built once
+per run from ``operational-schema.sql`` plus our migrations, and dropped
+after. Without PostgreSQL those tests skip, except under ``CI=true`` where a
+missing PostgreSQL is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from data.db import create_db_engine
+from data.migrate import upgrade
+from data.schema import create_operational_tables
+from data.settings import get_settings
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _admin_engine() -> Engine:
+    return create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+
+
+def _pg_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        with _admin_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL injoignable à {PG_ADMIN_URL}: {type(exc).__name__}"
+    return None
+
+
+PG_PROBLEM = _pg_reachable()
+
+
+def _url_for(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    with _admin_engine().connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    """A template database: the contract schema plus our migrations, built once."""
+    if PG_PROBLEM:
+        if IN_CI:
+            pytest.fail(f"CI=true et {PG_PROBLEM}")
+        pytest.skip(PG_PROBLEM)
+    name = f"cipfaro_tpl_{RUN_ID}_{worker_id}"
+    with _admin_engine().connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_db_engine(_url_for(name))
+    try:
+        create_operational_tables(engine)
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    yield name
+    _drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    # pytest-xdist provides its own; this is the fallback without it.
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+def new_pg_database(template: str) -> str:
+    """A fresh database cloned from ``template``; returns its URL."""
+    name = f"cipfaro_t_{uuid.uuid4().hex[:12]}"
+    with _admin_engine().connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    return _url_for(name)
+
+
+def new_sqlite_database(directory: Path) -> str:
+    """A fresh SQLite file with the operational tables and our migrations."""
+    url = f"sqlite:///{directory / 'test.sqlite3'}"
+    engine = create_db_engine(url)
+    try:
+        create_operational_tables(engine)
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty database (operational tables + ours), on both backends."""
+    if request.param == "sqlite":
+        yield new_sqlite_database(tmp_path)
+        return
+    template = request.getfixturevalue("pg_template")
+    url = new_pg_database(template)
+    yield url
+    _drop_database(make_url(url).database or "")
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database only (for races and PostgreSQL-specific tests)."""
+    template = request.getfixturevalue("pg_template")
+    url = new_pg_database(template)
+    yield url
+    _drop_database(make_url(url).database or "")
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database, on SQLite and on PostgreSQL."""
+    eng = create_db_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    eng = create_db_engine(pg_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test starts from default settings, never a developer's secrets or env."""
+    for name in list(os.environ):
+        if name in type(get_settings()).model_fields:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(
+        "data.settings.SECRETS_FILE", tmp_path / "no-secrets.toml", raising=True
+    )
+    monkeypatch.setitem(
+        type(get_settings()).model_config, "toml_file", tmp_path / "no-secrets.toml"
+    )
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where tests leave screenshots and rendered pages for a person to look at."""
+    path = Path(__file__).resolve().parent.parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
