@@ -24,7 +24,9 @@ from data.sqlfuncs import register_sqlite_functions
 log = logging.getLogger(__name__)
 
 STATEMENT_TIMEOUT_MS = 30_000
-UNAVAILABLE_MESSAGE = "La base de données est injoignable ou a renvoyé une erreur. Réessayez dans un instant."
+UNAVAILABLE_MESSAGE = (
+    "La base de données est injoignable ou a renvoyé une erreur. Réessayez dans un instant."
+)
 
 
 def _normalise_url(url: str) -> str:
@@ -63,7 +65,9 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_
             pool_size=5,
             max_overflow=5,
         )
-    raise ConfigurationError(f"DATABASE_URL : base « {parsed.get_backend_name()} » non prise en charge.")
+    raise ConfigurationError(
+        f"DATABASE_URL : base « {parsed.get_backend_name()} » non prise en charge."
+    )
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

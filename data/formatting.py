@@ -29,7 +29,9 @@ def money(value: Number | None, *, decimals: int = 2) -> str:
     if value is None:
         return MISSING
     pattern = "#,##0.00\u00a0¤" if decimals == 2 else "#,##0\u00a0¤"
-    return _spaces(format_currency(value, "EUR", format=pattern, locale=LOCALE, currency_digits=False))
+    return _spaces(
+        format_currency(value, "EUR", format=pattern, locale=LOCALE, currency_digits=False)
+    )
 
 
 def number(value: Number | None, *, decimals: int = 0) -> str:

@@ -24,7 +24,9 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
+    false,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -69,8 +71,8 @@ class User(Base):
     telephone: Mapped[str | None] = mapped_column(Text)
     commune: Mapped[str | None] = mapped_column(Text)
     date_naissance: Mapped[date | None] = mapped_column(Date)
-    email_verifie: Mapped[bool] = mapped_column(Boolean, server_default="false")
-    actif: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    email_verifie: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    actif: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
@@ -91,7 +93,7 @@ class Formation(Base):
     modalite: Mapped[str] = mapped_column(Text)
     lieu: Mapped[str | None] = mapped_column(Text)
     code_rncp: Mapped[str | None] = mapped_column(Text)
-    actif: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    actif: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -85,7 +86,9 @@ class TriageNote(OwnedBase):
     """Internal notes of the secretariat on an application."""
 
     __tablename__ = "dashboard_triage_notes"
-    __table_args__ = (Index("ix_dashboard_triage_notes_candidature", "candidature_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_dashboard_triage_notes_candidature", "candidature_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     candidature_id: Mapped[int] = mapped_column(BigInteger)
@@ -111,8 +114,8 @@ class ReportSchedule(OwnedBase):
     period: Mapped[str] = mapped_column(Text)  # previous_day | previous_week | ...
     formation_slug: Mapped[str | None] = mapped_column(Text)
     recipients: Mapped[list[str]] = mapped_column(JSONDocument)
-    only_if_content: Mapped[bool] = mapped_column(Boolean, server_default="false")
-    paused: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    only_if_content: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
     owner_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
@@ -138,7 +141,7 @@ class ReportRun(OwnedBase):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     trigger: Mapped[str] = mapped_column(Text)  # scheduled | manual
     status: Mapped[str] = mapped_column(Text)
-    late: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    late: Mapped[bool] = mapped_column(Boolean, server_default=false())
     claimed_by: Mapped[str | None] = mapped_column(Text)  # host:pid of the worker
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -58,7 +58,6 @@ class Settings(BaseSettings):
 
     # Live screens.
     LIVE_REFRESH_SECONDS: int = Field(default=60, ge=5)
-    DEMO_ACTING_USER_EMAIL: str = "secretariat@demo.cipfaro.fr"
 
     # Outgoing mail (issue: reports).
     SMTP_HOST: str | None = None
@@ -83,7 +82,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("DATABASE_URL", "ANALYTICS_DATABASE_URL", "SMTP_HOST", "COOKIE_KEY", mode="before")
+    @field_validator(
+        "DATABASE_URL", "ANALYTICS_DATABASE_URL", "SMTP_HOST", "COOKIE_KEY", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

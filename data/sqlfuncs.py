@@ -71,10 +71,7 @@ class median(GenericFunction[float]):  # noqa: N801
 
 @compiles(median, "postgresql")
 def _median_pg(element: median, compiler: SQLCompiler, **kw: Any) -> str:
-    return (
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-        f"{compiler.process(element.clauses, **kw)})"
-    )
+    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(median, "sqlite")

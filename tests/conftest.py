@@ -144,9 +144,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     for name in list(os.environ):
         if name in type(get_settings()).model_fields:
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(
-        "data.settings.SECRETS_FILE", tmp_path / "no-secrets.toml", raising=True
-    )
+    monkeypatch.setattr("data.settings.SECRETS_FILE", tmp_path / "no-secrets.toml", raising=True)
     monkeypatch.setitem(
         type(get_settings()).model_config, "toml_file", tmp_path / "no-secrets.toml"
     )

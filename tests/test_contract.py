@@ -37,7 +37,9 @@ def _numeric_shape(sql_type: TypeEngine) -> tuple[int | None, int | None] | None
 
 def test_models_match_the_contract_database(pg_engine: Engine) -> None:
     inspector = inspect(pg_engine)
-    operational = {name for name in inspector.get_table_names() if not name.startswith("dashboard_")}
+    operational = {
+        name for name in inspector.get_table_names() if not name.startswith("dashboard_")
+    }
     assert operational == set(Base.metadata.tables)
     for table in Base.metadata.sorted_tables:
         database_columns = {c["name"]: c for c in inspector.get_columns(table.name)}
@@ -53,9 +55,7 @@ def test_models_match_the_contract_database(pg_engine: Engine) -> None:
 def test_contract_foreign_keys_are_modelled(pg_engine: Engine) -> None:
     inspector = inspect(pg_engine)
     for table in Base.metadata.sorted_tables:
-        expected = {
-            (fk.parent.name, fk.column.table.name) for fk in table.foreign_keys
-        }
+        expected = {(fk.parent.name, fk.column.table.name) for fk in table.foreign_keys}
         actual = {
             (fk["constrained_columns"][0], fk["referred_table"])
             for fk in inspector.get_foreign_keys(table.name)

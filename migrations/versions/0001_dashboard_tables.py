@@ -27,7 +27,10 @@ OPERATIONAL_INDEXES = {
     "ix_dash_candidatures_session": ("candidatures", ["session_id"]),
     "ix_dash_candidatures_user": ("candidatures", ["user_id"]),
     "ix_dash_candidatures_assigned": ("candidatures", ["assigned_to"]),
-    "ix_dash_candidature_events_candidature": ("candidature_events", ["candidature_id", "changed_at"]),
+    "ix_dash_candidature_events_candidature": (
+        "candidature_events",
+        ["candidature_id", "changed_at"],
+    ),
     "ix_dash_sessions_date_debut": ("sessions_formation", ["date_debut"]),
     "ix_dash_sessions_date_fin": ("sessions_formation", ["date_fin"]),
     "ix_dash_factures_emission": ("factures", ["date_emission"]),
@@ -62,7 +65,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_dashboard_audit_log_created_at", "dashboard_audit_log", ["created_at"])
     op.create_index("ix_dashboard_audit_log_entity", "dashboard_audit_log", ["entity", "entity_id"])
-    op.create_index("ix_dashboard_audit_log_actor", "dashboard_audit_log", ["actor_id", "created_at"])
+    op.create_index(
+        "ix_dashboard_audit_log_actor", "dashboard_audit_log", ["actor_id", "created_at"]
+    )
 
     op.create_table(
         "dashboard_signin_log",
@@ -73,7 +78,9 @@ def upgrade() -> None:
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
     )
-    op.create_index("ix_dashboard_signin_log_email", "dashboard_signin_log", ["email", "created_at"])
+    op.create_index(
+        "ix_dashboard_signin_log_email", "dashboard_signin_log", ["email", "created_at"]
+    )
     op.create_index("ix_dashboard_signin_log_created_at", "dashboard_signin_log", ["created_at"])
 
     op.create_table(

@@ -1,0 +1,75 @@
+"""The whole path settings -> engine -> query -> page, through AppTest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from tests import factories
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+
+def _seed_staff_and_backlog(engine: Engine) -> None:
+    factories.user(engine, role="admin", email="admin@demo.cipfaro.fr", prenom="Ada", nom="Admin")
+    trainee = factories.user(engine)
+    formation = factories.formation(engine)
+    now = datetime.now(UTC)
+    for hours_ago in (1, 5, 60, 100):  # two of them past the 48 h SLA
+        created = now - timedelta(hours=hours_ago)
+        factories.application(engine, user_id=trainee, formation_id=formation,
+                              created_at=created, updated_at=created)  # fmt: skip
+    factories.application(engine, user_id=trainee, formation_id=formation, statut="en_etude")
+    company = factories.company(engine)
+    factories.offer(engine, entreprise_id=company)
+    factories.contact(engine)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    values = {m.label: m.value for m in at.metric}
+    assert label in values, (sorted(values), at.main, [e.value for e in at.error])
+    return values[label]
+
+
+def test_overview_shows_live_counts(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed_staff_and_backlog(engine)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert _metric(at, "Candidatures (total)") == "5"
+    assert _metric(at, "Nouvelles à traiter") == "4"
+    assert _metric(at, "En retard (> 48 h)") == "2"
+    assert _metric(at, "Offres d'emploi ouvertes") == "1"
+    assert _metric(at, "Messages non traités") == "1"
+
+
+def test_unreachable_database_shows_a_french_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert any("injoignable" in e.value for e in at.error)
+    assert [b.label for b in at.button] == ["Réessayer"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("DATABASE_URL", "oracle://scott@tiger/db", "DATABASE_URL"),
+        ("TIMEZONE", "Pacific/Atlantis", "TIMEZONE"),
+    ],
+)
+def test_bad_setting_is_named_on_screen(
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(key, value)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert any(expected in e.value for e in at.error)

@@ -1,0 +1,44 @@
+"""Small shared UI pieces: error banner, guarded blocks, metric cards, tables.
+
+Text from the database is always shown as plain text (st.text, dataframes,
+metric values), never as markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from data.errors import DashboardError
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Une erreur inattendue est survenue. Elle a été journalisée ; réessayez."
+
+
+def show_error(error: BaseException, *, retry_key: str | None = None) -> None:
+    """A short French message (never a traceback) and, optionally, a retry button."""
+    if isinstance(error, DashboardError):
+        st.error(error.user_message, icon=":material/error:")
+    else:
+        log.error("unexpected error on screen", exc_info=error)
+        st.error(GENERIC_ERROR, icon=":material/error:")
+    if retry_key is not None and st.button("Réessayer", key=retry_key, icon=":material/refresh:"):
+        st.rerun()
+
+
+@contextmanager
+def guarded(retry_key: str | None = None) -> Iterator[None]:
+    """Run a block of a page; any failure becomes :func:`show_error`."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the screen must never show a traceback
+        # st.rerun / st.stop raise BaseException subclasses: they pass through.
+        show_error(exc, retry_key=retry_key)
+
+
+def empty_state(message: str = "Aucune donnée pour cette période.") -> None:
+    st.info(message, icon=":material/info:")

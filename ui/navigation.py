@@ -1,0 +1,39 @@
+"""The app's pages, each with the capability a role needs to see it.
+
+dashboard.py builds ``st.navigation`` from :func:`pages_for`; every page also
+calls :func:`ui.session.require_page` first, so a page reached by URL by a role
+that may not see it refuses to render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from data.permissions import can
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # relative to the project root
+    title: str
+    icon: str
+    url_path: str
+    capability: str
+    section: str
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/overview.py", "Vue d'ensemble", ":material/dashboard:", "vue-ensemble", "kpi.view", "Pilotage"),
+)  # fmt: skip
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """The pages this role may see, in menu order."""
+    return [page for page in PAGES if can(role, page.capability)]
+
+
+def page_by_path(path: str) -> PageSpec:
+    for page in PAGES:
+        if page.path == path:
+            return page
+    raise KeyError(path)
