@@ -23,6 +23,13 @@ from data.db import create_db_engine
 from data.migrate import upgrade
 from data.schema import create_operational_tables
 from data.settings import get_settings
+from tests.browser import (  # noqa: F401 - fixtures
+    chromium_browser,
+    live_app,
+    live_database_url,
+    live_upload_root,
+    page,
+)
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
