@@ -10,12 +10,13 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from tests import factories
+from tests.app_session import TEST_COOKIE_KEY, app_env, signed_in_app, staff
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
 
 def _seed_staff_and_backlog(engine: Engine) -> None:
-    factories.user(engine, role="admin", email="admin@demo.cipfaro.fr", prenom="Ada", nom="Admin")
+    staff(engine, role="admin", email="admin@demo.cipfaro.fr", prenom="Ada", nom="Admin")
     trainee = factories.user(engine)
     formation = factories.formation(engine)
     now = datetime.now(UTC)
@@ -39,8 +40,8 @@ def test_overview_shows_live_counts(
     engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed_staff_and_backlog(engine)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    app_env(monkeypatch, db_url)
+    at = signed_in_app("admin@demo.cipfaro.fr")
     assert not at.exception
     assert _metric(at, "Candidatures (total)") == "5"
     assert _metric(at, "Nouvelles à traiter") == "4"
@@ -53,6 +54,7 @@ def test_unreachable_database_shows_a_french_message_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    monkeypatch.setenv("COOKIE_KEY", TEST_COOKIE_KEY)
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert any("injoignable" in e.value for e in at.error)

@@ -20,15 +20,12 @@ def start() -> Actor:
     try:
         state.settings()
         state.prepare_database()
-        actor = session.current_actor()
+        actor = session.gate()
     except DashboardError as exc:
         show_error(exc, retry_key="app_start_retry")
         st.stop()
     except Exception as exc:  # noqa: BLE001 - never a traceback on screen
         show_error(exc, retry_key="app_start_retry")
-        st.stop()
-    if actor is None:
-        st.error("Aucun compte du personnel actif n'est disponible.", icon=":material/block:")
         st.stop()
     return actor
 

@@ -24,6 +24,9 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Vue d'ensemble", ":material/dashboard:", "vue-ensemble", "kpi.view", "Pilotage"),
+    PageSpec("pages/team.py", "Équipe", ":material/group:", "equipe", "team.manage", "Administration"),
+    PageSpec("pages/audit.py", "Journal d'audit", ":material/history:", "journal-audit", "audit.view", "Administration"),
+    PageSpec("pages/signins.py", "Connexions", ":material/login:", "connexions", "audit.view", "Administration"),
 )  # fmt: skip
 
 

@@ -1,0 +1,151 @@
+"""Reading the audit log and the sign-in log, for the admin's viewers.
+
+Filters are plain values (dates, strings) so the pages can pass widget values
+straight through. Text filters go through :mod:`data.text_search`, like every
+search box of the app: plain text (``%``, ``_``, quotes and backslashes match
+themselves), accent- and case-insensitive, every word must appear.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
+
+from data.db import translate_errors
+from data.owned import AuditLog, SignInEvent
+from data.text_search import matches_search, normalise_search
+
+DEFAULT_LIMIT: Final = 500
+OUTCOMES: Final = ("all", "success", "failure")
+
+ACTION_LABELS: Final[dict[str, str]] = {
+    "user.deactivate": "Désactivation d'un compte",
+    "user.reactivate": "Réactivation d'un compte",
+    "user.role_change": "Changement de rôle",
+}
+REASON_LABELS: Final[dict[str, str]] = {
+    "ok": "Connexion réussie",
+    "bad_credentials": "Identifiants incorrects",
+    "inactive": "Compte désactivé",
+    "not_staff": "Rôle sans accès",
+    "throttled": "Refusée : trop de tentatives",
+    "logout": "Déconnexion",
+}
+AUDIT_COLUMNS: Final = ("created_at", "actor_email", "action", "action_label", "entity",
+                        "entity_id", "details")  # fmt: skip
+SIGNIN_COLUMNS: Final = ("created_at", "email", "user_id", "success", "reason", "reason_label")
+
+
+def _utc_bounds(
+    since: date | None, until: date | None, tz_name: str
+) -> tuple[datetime | None, datetime | None]:
+    """[since 00:00, until + 1 day 00:00) in the centre's zone, as UTC instants."""
+    tz = ZoneInfo(tz_name)
+
+    def start_of(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+    return (
+        start_of(since) if since else None,
+        start_of(until + timedelta(days=1)) if until else None,
+    )
+
+
+def _in_period(
+    column: Any, since: date | None, until: date | None, tz_name: str
+) -> list[ColumnElement[bool]]:
+    lower, upper = _utc_bounds(since, until, tz_name)
+    clauses: list[ColumnElement[bool]] = []
+    if lower is not None:
+        clauses.append(column >= lower)
+    if upper is not None:
+        clauses.append(column < upper)
+    return clauses
+
+
+def audit_actions(engine: Engine) -> tuple[str, ...]:
+    """The distinct action codes present, for the viewer's filter."""
+    statement = select(AuditLog.action).distinct().order_by(AuditLog.action)
+    with translate_errors(), engine.connect() as connection:
+        return tuple(connection.execute(statement).scalars())
+
+
+def audit_entries(
+    engine: Engine,
+    *,
+    tz_name: str,
+    since: date | None = None,
+    until: date | None = None,
+    actor: str = "",
+    action: str = "",
+    search: str = "",
+    limit: int = DEFAULT_LIMIT,
+) -> pd.DataFrame:
+    """Audit rows, newest first: who (email contains ``actor``), what (``action``
+    exactly); ``search`` looks in the object, its id and the details.
+
+    On SQLite the details are stored as ASCII-escaped JSON, so a search for an
+    accented word only finds it in the object and id there (demo database).
+    """
+    statement = select(
+        AuditLog.created_at, AuditLog.actor_email, AuditLog.action, AuditLog.entity,
+        AuditLog.entity_id, AuditLog.details,
+    )  # fmt: skip
+    statement = statement.where(*_in_period(AuditLog.created_at, since, until, tz_name))
+    if what := normalise_search(action):
+        statement = statement.where(AuditLog.action == what)
+    haystack = (
+        AuditLog.entity + " " + AuditLog.entity_id + " "
+        + func.coalesce(cast(AuditLog.details, Text), "")
+    )  # fmt: skip
+    for condition in (
+        matches_search(func.coalesce(AuditLog.actor_email, ""), actor),
+        matches_search(haystack, search),
+    ):
+        if condition is not None:
+            statement = statement.where(condition)
+    statement = statement.order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).limit(limit)
+    with translate_errors(), engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    return pd.DataFrame([_audit_record(row) for row in rows], columns=list(AUDIT_COLUMNS))
+
+
+def _audit_record(row: Any) -> tuple[Any, ...]:
+    details = "" if row.details is None else json.dumps(row.details, ensure_ascii=False)
+    label = ACTION_LABELS.get(row.action, row.action)
+    return (row.created_at, row.actor_email or "Système", row.action, label, row.entity,
+            row.entity_id, details)  # fmt: skip
+
+
+def signin_entries(
+    engine: Engine,
+    *,
+    tz_name: str,
+    since: date | None = None,
+    until: date | None = None,
+    email: str = "",
+    outcome: str = "all",
+    limit: int = DEFAULT_LIMIT,
+) -> pd.DataFrame:
+    """Sign-in attempts and logouts, newest first; ``outcome``: all | success | failure."""
+    if outcome not in OUTCOMES:
+        outcome = "all"
+    statement = select(
+        SignInEvent.created_at, SignInEvent.email, SignInEvent.user_id, SignInEvent.success,
+        SignInEvent.reason,
+    )  # fmt: skip
+    statement = statement.where(*_in_period(SignInEvent.created_at, since, until, tz_name))
+    if (typed := matches_search(SignInEvent.email.expression, email)) is not None:
+        statement = statement.where(typed)
+    if outcome != "all":
+        statement = statement.where(SignInEvent.success.is_(outcome == "success"))
+    statement = statement.order_by(SignInEvent.created_at.desc(), SignInEvent.id.desc())
+    with translate_errors(), engine.connect() as connection:
+        rows = connection.execute(statement.limit(limit)).all()
+    records = [(*tuple(row), REASON_LABELS.get(row.reason, row.reason)) for row in rows]
+    return pd.DataFrame(records, columns=list(SIGNIN_COLUMNS), dtype=object)

@@ -1,0 +1,48 @@
+"""Journal d'audit: who changed what, when; filterable."""
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from data import audit_log
+from data import formatting as fmt
+from ui import state
+from ui.components import empty_state, guarded
+from ui.session import require_page
+
+require_page("pages/audit.py")
+st.title("Journal d'audit")
+
+with guarded(retry_key="audit_retry"):
+    settings = state.settings()
+    today = datetime.now(settings.tz).date()
+    actions = audit_log.audit_actions(state.engine())
+    columns = st.columns([1.4, 1.4, 1.2, 1.6])
+    chosen = columns[0].date_input(
+        "Du … au", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="audit_dates"
+    )
+    since, until = (chosen[0], chosen[-1]) if isinstance(chosen, tuple) and chosen else (None, None)
+    action = columns[1].selectbox(
+        "Action",
+        ["", *actions],
+        format_func=lambda code: audit_log.ACTION_LABELS.get(code, code) if code else "Toutes",
+        key="audit_action",
+    )
+    actor = columns[2].text_input("Utilisateur (e-mail)", key="audit_actor")
+    search = columns[3].text_input("Rechercher (objet, identifiant, détails)", key="audit_search")
+    entries = audit_log.audit_entries(
+        state.engine(), tz_name=settings.TIMEZONE, since=since, until=until,
+        actor=actor, action=action, search=search,
+    )  # fmt: skip
+    if entries.empty:
+        empty_state("Aucune entrée pour ces critères.")
+    else:
+        table = entries.assign(
+            when=[fmt.timestamp(value, settings.tz) for value in entries["created_at"]]
+        )[["when", "actor_email", "action_label", "entity", "entity_id", "details"]]
+        table.columns = ["Date", "Utilisateur", "Action", "Objet", "Identifiant", "Détails"]
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(
+            f"{fmt.number(len(entries))} entrée(s), les plus récentes d'abord "
+            f"(au plus {fmt.number(audit_log.DEFAULT_LIMIT)})."
+        )

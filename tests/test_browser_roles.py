@@ -1,0 +1,93 @@
+"""Sign-in and roles in a real browser (Chromium), through the real login form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data.demo.accounts import DEMO_ACCOUNTS
+from tests.browser import LiveApp
+from tests.test_roles_app import ROLE_MAY
+from ui.navigation import PAGES
+
+pytestmark = pytest.mark.browser
+
+PASSWORDS = {account.email: account.password for account in DEMO_ACCOUNTS}
+ROLE_ACCOUNTS = {
+    "admin": "admin@demo.cipfaro.fr",
+    "direction": "direction@demo.cipfaro.fr",
+    "secretariat": "secretariat@demo.cipfaro.fr",
+}
+
+
+def _sign_in(page, email: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    form = page.get_by_test_id("stForm")
+    form.wait_for()
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password or PASSWORDS[email])
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def _navigation(page) -> set[str]:  # type: ignore[no-untyped-def]
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.wait_for()
+    more = page.get_by_test_id("stSidebarNavViewButton")
+    if more.count() and any(word in more.inner_text().lower() for word in ("plus", "more")):
+        more.click()  # the sidebar folds long menus
+    links = page.get_by_test_id("stSidebarNavLink")
+    # Each link reads "<icon name>\n\n<title>".
+    return {links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())}
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
+def test_each_staff_role_signs_in_and_sees_its_navigation(
+    live_app: LiveApp, page, artifacts_dir: Path, role: str
+) -> None:
+    page.goto(live_app.url)
+    _sign_in(page, ROLE_ACCOUNTS[role])
+    page.get_by_role("button", name="Se déconnecter").wait_for()
+    expected = {spec.title for spec in PAGES if spec.capability in ROLE_MAY[role]}
+    assert _navigation(page) == expected
+    page.get_by_role("heading", name="Vue d'ensemble").wait_for()
+    page.screenshot(path=str(artifacts_dir / f"navigation-{role}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("email", ["inactif@demo.cipfaro.fr", "formateur@demo.cipfaro.fr"])
+def test_inactive_and_non_staff_accounts_get_the_neutral_message(
+    live_app: LiveApp, page, artifacts_dir: Path, email: str
+) -> None:
+    page.goto(live_app.url)
+    _sign_in(page, email)
+    page.get_by_text("Identifiants incorrects.").wait_for()
+    assert page.get_by_test_id("stSidebarNav").count() == 0
+    assert page.get_by_text("demo-admin").count() == 0  # production: no demo accounts shown
+    page.screenshot(path=str(artifacts_dir / f"login-refused-{email.split('@')[0]}.png"))
+
+
+def test_a_forbidden_page_reached_by_url_does_not_render(live_app: LiveApp, page) -> None:
+    page.goto(f"{live_app.url}/equipe")
+    _sign_in(page, ROLE_ACCOUNTS["secretariat"])
+    page.get_by_role("button", name="Se déconnecter").wait_for()
+    page.goto(f"{live_app.url}/equipe")
+    page.get_by_role("button", name="Se déconnecter").wait_for()
+    page.wait_for_timeout(1000)
+    assert page.get_by_role("heading", name="Équipe").count() == 0
+    assert page.get_by_text("admin@demo.cipfaro.fr").count() == 0
+
+
+def test_the_cookie_keeps_a_session_across_reloads_until_logout(live_app: LiveApp, page) -> None:
+    page.goto(live_app.url)
+    _sign_in(page, ROLE_ACCOUNTS["direction"])
+    logout = page.get_by_role("button", name="Se déconnecter")
+    logout.wait_for()
+    page.wait_for_timeout(1500)  # let the cookie component write the cookie
+    page.reload()
+    logout.wait_for()  # re-admitted by the cookie: the session is live
+    logout.click()
+    page.get_by_label("Adresse e-mail").wait_for()
+    page.wait_for_timeout(1000)
+    page.reload()
+    page.get_by_label("Adresse e-mail").wait_for()  # the cookie alone does not re-admit
+    page.wait_for_timeout(1500)
+    assert page.get_by_role("button", name="Se déconnecter").count() == 0
