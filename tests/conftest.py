@@ -166,3 +166,73 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+# --- A real SMTP server on localhost (aiosmtpd), for the reports' email tests ---
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on (right now)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpSink:
+    """What the local SMTP server received, and how it should misbehave.
+
+    ``refuse``: addresses answered ``550`` at RCPT (permanent failure);
+    ``data_reply``: when set, every DATA gets this reply instead of 250;
+    ``on_data``: called with the raw message before replying (e.g. to kill
+    the sender: a crash between "sending" and acceptance).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        import email.message
+
+        self.host, self.port = host, port
+        self.messages: list[email.message.Message] = []
+        self.refuse: set[str] = set()
+        self.data_reply: str | None = None
+        self.on_data: object = None
+
+    def received_by(self, address: str) -> list:  # type: ignore[type-arg]
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+
+class _SinkHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if address.lower() in self.sink.refuse:
+            return "550 5.1.1 Destinataire inconnu"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        import email
+        import email.policy
+
+        if callable(self.sink.on_data):
+            self.sink.on_data(envelope.content)
+            return "451 4.3.0 Interrompu"
+        if self.sink.data_reply is not None:
+            return self.sink.data_reply
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.sink.messages.append(parsed)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, plain text, no authentication."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink("127.0.0.1", free_port())
+    controller = Controller(_SinkHandler(sink), hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()

@@ -1,0 +1,487 @@
+"""The scheduler's guarantees, stepped with frozen times on SQLite and PostgreSQL.
+
+Never twice, never silently missed: claims, retries, resends, missed runs,
+crashes and restarts, time zones. The email goes to a real SMTP server
+(aiosmtpd) on localhost.
+"""
+
+from __future__ import annotations
+
+import email.header
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+
+from data.db import create_db_engine
+from data.models import Formation
+from data.owned import AuditLog, ReportDelivery, ReportRun
+from data.permissions import Actor
+from data.settings import Settings, load_settings
+from reports.history import run_deliveries, run_files, run_history
+from reports.lease import SchedulerGuard, holder_is_dead
+from reports.manual import resend_failed, send_now
+from reports.runs import claim_run, recover
+from reports.schedules import (
+    ScheduleInput,
+    ScheduleView,
+    create_schedule,
+    pause_schedule,
+    update_schedule,
+)
+from reports.step import run_due
+from tests import factories
+from tests.conftest import SmtpSink, free_port, new_sqlite_database
+
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+DUE = DAY.replace(hour=7)  # 07:00 UTC
+CREATED = DUE - timedelta(hours=3)
+BASE = ScheduleInput(
+    name="Secrétariat quotidien",
+    kind="weekly",
+    formats=("pdf",),
+    frequency="daily",
+    time_of_day="07:00",
+    timezone="UTC",
+    period="previous_day",
+    recipients=("a@cipfaro.fr", "b@cipfaro.fr"),
+)
+
+
+def mail_settings(tmp_path: Path, sink: SmtpSink | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"OUTBOX_DIR": tmp_path / "outbox", "SMTP_TIMEOUT_SECONDS": 5}
+    if sink is not None:
+        values |= {"SMTP_HOST": sink.host, "SMTP_PORT": sink.port, "SMTP_SECURITY": "none"}
+    return load_settings(**(values | overrides))
+
+
+def smtp_down(tmp_path: Path) -> Settings:
+    return mail_settings(
+        tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_SECURITY="none"
+    )
+
+
+def owner(engine: Engine, email: str = "owner@cipfaro.fr") -> Actor:
+    user_id = factories.user(engine, role="direction", email=email)
+    return Actor(id=user_id, email=email, role="direction", prenom="Olga", nom="Owner")
+
+
+def schedule(
+    engine: Engine, actor: Actor, created: datetime = CREATED, **changes: Any
+) -> ScheduleView:
+    return create_schedule(engine, actor=actor, spec=replace(BASE, **changes), now=created)
+
+
+def runs(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(ReportRun.__table__).order_by(ReportRun.due_at, ReportRun.id)
+            ).all()
+        )
+
+
+def deliveries(engine: Engine, run_id: int) -> dict[str, tuple[str, int]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ReportDelivery.recipient, ReportDelivery.status, ReportDelivery.attempts).where(
+                ReportDelivery.run_id == run_id
+            )
+        ).all()
+    return {r.recipient: (r.status, r.attempts) for r in rows}
+
+
+def alerts(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return len(
+            connection.execute(
+                select(AuditLog.id).where(AuditLog.action == "report_run.owner_alerted")
+            ).all()
+        )
+
+
+def subject(message: Any) -> str:
+    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
+
+
+# --- Claim: never twice ----------------------------------------------------------------
+
+
+def test_due_run_is_sent_once_even_when_stepped_twice(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine))
+    first = run_due(engine, settings, DUE + timedelta(seconds=20))
+    second = run_due(engine, settings, DUE + timedelta(seconds=50))
+    assert [o.status for o in first.started] == ["sent"]
+    assert second.idle
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["a@cipfaro.fr", "b@cipfaro.fr"]
+    (run,) = runs(engine)
+    assert (run.due_at, run.status, run.late, run.trigger) == (DUE, "sent", False, "scheduled")
+    assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("sent", 1), "b@cipfaro.fr": ("sent", 1)}
+
+
+def test_nothing_is_sent_before_the_due_time(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    schedule(engine, owner(engine))
+    assert run_due(engine, mail_settings(tmp_path, smtp_sink), DUE - timedelta(seconds=1)).idle
+    assert runs(engine) == [] and smtp_sink.messages == []
+
+
+def test_two_concurrent_steps_send_each_recipient_once(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def step() -> None:
+        try:
+            barrier.wait()
+            run_due(engine, settings, DUE + timedelta(seconds=10))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=step) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["a@cipfaro.fr", "b@cipfaro.fr"]
+    assert [r.status for r in runs(engine)] == ["sent"]
+
+
+# --- Time zones -----------------------------------------------------------------------------
+
+
+def test_guadeloupe_0700_fires_at_1100_utc(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine), timezone="America/Guadeloupe")
+    assert run_due(engine, settings, DAY.replace(hour=10, minute=59, second=59)).idle
+    run_due(engine, settings, DAY.replace(hour=11, second=30))
+    (run,) = runs(engine)
+    assert run.due_at == DAY.replace(hour=11)
+    assert run.status == "sent"
+
+
+@pytest.mark.parametrize(
+    ("day", "utc_hour"),
+    [(datetime(2026, 1, 15, tzinfo=UTC), 6), (datetime(2026, 7, 15, tzinfo=UTC), 5)],
+)
+def test_paris_0700_fires_at_0700_paris_in_winter_and_summer(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path, day: datetime, utc_hour: int
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine), created=day - timedelta(hours=12), timezone="Europe/Paris")
+    assert run_due(engine, settings, day.replace(hour=utc_hour) - timedelta(seconds=1)).idle
+    run_due(engine, settings, day.replace(hour=utc_hour, second=5))
+    assert [r.due_at for r in runs(engine)] == [day.replace(hour=utc_hour)]
+
+
+# --- Missed runs ---------------------------------------------------------------------------------
+
+
+def test_run_missed_within_grace_is_sent_late_once_older_ones_recorded_missed(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine), created=DUE - timedelta(days=3, hours=1))
+    now = DUE + timedelta(hours=2)  # back after downtime, 2 h late (< 6 h grace)
+    result = run_due(engine, settings, now)
+    run_due(engine, settings, now + timedelta(minutes=1))
+    statuses = [(r.due_at, r.status, r.late) for r in runs(engine)]
+    assert statuses == [
+        (DUE - timedelta(days=3), "missed", True),
+        (DUE - timedelta(days=2), "missed", True),
+        (DUE - timedelta(days=1), "missed", True),
+        (DUE, "sent_late", True),
+    ]
+    assert result.missed == 3
+    assert len(smtp_sink.messages) == 2  # today's run only, once per recipient
+    assert subject(smtp_sink.messages[0]).startswith("[En retard] CIP FARO")
+    assert (
+        "Ce rapport était prévu le 20/11/2026 07:00"
+        in smtp_sink.messages[0].get_body().get_content()
+    )
+    assert "retard de 3 j 2 h, au-delà de la tolérance de 6,0 h" in runs(engine)[0].error.replace(
+        "\xa0", " "
+    )
+
+
+def test_grace_period_is_configurable(engine: Engine, smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    settings = mail_settings(tmp_path, smtp_sink, REPORT_GRACE_HOURS=1)
+    schedule(engine, owner(engine))
+    run_due(engine, settings, DUE + timedelta(hours=2))
+    assert [(r.status, r.finished_at is not None) for r in runs(engine)] == [("missed", True)]
+    assert smtp_sink.messages == []
+
+
+# --- SMTP down, refusals, resends -------------------------------------------------------------------
+
+
+def test_smtp_down_retries_after_1_5_15_minutes_then_fails_and_tells_owner_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = smtp_down(tmp_path)
+    schedule(engine, owner(engine), recipients=("a@cipfaro.fr",))
+    t0 = DUE + timedelta(seconds=10)
+    expected = [
+        (t0, "retrying", 1),
+        (t0 + timedelta(seconds=50), "retrying", 1),  # backoff not elapsed: no attempt
+        (t0 + timedelta(minutes=1), "retrying", 2),
+        (t0 + timedelta(minutes=6), "retrying", 3),
+        (t0 + timedelta(minutes=21), "failed", 4),
+        (t0 + timedelta(minutes=60), "failed", 4),
+    ]
+    for now, status, attempts in expected:
+        run_due(engine, settings, now)
+        (run,) = runs(engine)
+        assert deliveries(engine, run.id) == {"a@cipfaro.fr": (status, attempts)}, now
+    with engine.connect() as connection:
+        delivery = connection.execute(select(ReportDelivery.__table__)).one()
+    assert "injoignable" in delivery.last_error
+    assert (run.status, run.finished_at) == ("failed", t0 + timedelta(minutes=21))
+    assert alerts(engine) == 1  # told once (the alert itself could not be delivered either)
+
+
+def test_smtp_back_before_the_last_retry_delivers_without_alert(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    schedule(engine, owner(engine), recipients=("a@cipfaro.fr",))
+    t0 = DUE + timedelta(seconds=10)
+    run_due(engine, smtp_down(tmp_path), t0)
+    assert [r.status for r in runs(engine)] == ["retrying"]
+    run_due(engine, mail_settings(tmp_path, smtp_sink), t0 + timedelta(minutes=1))
+    (run,) = runs(engine)
+    assert run.status == "sent"
+    assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("sent", 2)}
+    assert len(smtp_sink.messages) == 1 and alerts(engine) == 0
+
+
+def test_refused_recipient_fails_at_once_owner_told_and_resend_targets_only_them(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    actor = owner(engine)
+    schedule(engine, actor)
+    smtp_sink.refuse.add("b@cipfaro.fr")
+    run_due(engine, settings, DUE + timedelta(seconds=10))
+    (run,) = runs(engine)
+    assert run.status == "failed"
+    assert deliveries(engine, run.id) == {
+        "a@cipfaro.fr": ("sent", 1),
+        "b@cipfaro.fr": ("failed", 1),
+    }
+    (alert,) = smtp_sink.received_by("owner@cipfaro.fr")
+    assert "b@cipfaro.fr : Destinataire refusé" in alert.get_body().get_content()
+    run_due(engine, settings, DUE + timedelta(minutes=30))
+    assert alerts(engine) == 1
+
+    smtp_sink.refuse.clear()
+    outcome = resend_failed(
+        engine, settings, actor=actor, run_id=run.id, now=DUE + timedelta(hours=1)
+    )
+    assert outcome.status == "sent"
+    assert len(smtp_sink.received_by("a@cipfaro.fr")) == 1  # never sent twice
+    assert len(smtp_sink.received_by("b@cipfaro.fr")) == 1
+    assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("sent", 1), "b@cipfaro.fr": ("sent", 1)}
+    with pytest.raises(Exception, match="Rien à renvoyer"):
+        resend_failed(engine, settings, actor=actor, run_id=run.id, now=DUE + timedelta(hours=2))
+
+
+# --- Crashes and restarts ------------------------------------------------------------------------------
+
+
+def test_run_stuck_working_past_the_timeout_becomes_interrupted(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    sched = schedule(engine, owner(engine))
+    # Another worker claimed the run, then died while building it.
+    claim_run(engine, schedule_id=sched.id, due_at=DUE, trigger="scheduled", now=DUE)
+    run_due(engine, settings, DUE + timedelta(minutes=10))
+    assert [r.status for r in runs(engine)] == ["working"]
+    run_due(engine, settings, DUE + timedelta(minutes=31))
+    (run,) = runs(engine)
+    assert run.status == "interrupted" and "interrompue" in run.error
+    assert smtp_sink.messages == []
+
+
+def test_restart_shows_work_in_flight_as_interrupted_and_never_resends_it(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    actor = owner(engine)
+    sched = schedule(engine, actor)
+    run_id = claim_run(engine, schedule_id=sched.id, due_at=DUE, trigger="scheduled", now=DUE)
+    with engine.begin() as connection:  # the state a crash leaves: one recipient "sending"
+        connection.execute(
+            insert(ReportDelivery),
+            [
+                {"run_id": run_id, "recipient": "a@cipfaro.fr", "status": "sending", "attempts": 1,
+                 "updated_at": DUE},
+                {"run_id": run_id, "recipient": "b@cipfaro.fr", "status": "pending", "attempts": 0,
+                 "updated_at": DUE},
+            ],
+        )  # fmt: skip
+    restart = DUE + timedelta(seconds=40)
+    assert recover(engine, settings, now=restart, at_start=True) == 1
+    run_due(engine, settings, restart)
+    run_due(engine, settings, restart + timedelta(hours=1))
+    assert deliveries(engine, run_id) == {
+        "a@cipfaro.fr": ("interrupted", 1),
+        "b@cipfaro.fr": ("interrupted", 0),
+    }
+    assert [r.status for r in runs(engine)] == ["interrupted"]
+    assert smtp_sink.messages == []
+    # A person resends: the run is built and sent to both (neither was ever accepted).
+    resend_failed(engine, settings, actor=actor, run_id=run_id, now=restart + timedelta(hours=2))
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["a@cipfaro.fr", "b@cipfaro.fr"]
+
+
+# --- Changes, manual sends, outbox -------------------------------------------------------------------------
+
+
+def test_schedule_changes_apply_at_the_next_step_without_restart(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    actor = owner(engine)
+    sched = schedule(engine, actor)
+    run_due(engine, settings, DUE + timedelta(seconds=10))
+    changed = replace(BASE, time_of_day="08:00", recipients=("c@cipfaro.fr",))
+    update_schedule(
+        engine, actor=actor, schedule_id=sched.id, spec=changed, now=DUE + timedelta(minutes=30)
+    )
+    run_due(engine, settings, DUE + timedelta(hours=1, seconds=10))
+    assert [str(m["To"]) for m in smtp_sink.messages][-1] == "c@cipfaro.fr"
+    pause_schedule(engine, actor=actor, schedule_id=sched.id, now=DUE + timedelta(hours=2))
+    assert run_due(engine, settings, DUE + timedelta(days=1, hours=1, seconds=10)).idle
+    assert [r.due_at for r in runs(engine)] == [DUE, DUE + timedelta(hours=1)]
+
+
+def test_send_now_delivers_at_once_as_a_manual_audited_run(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    actor = owner(engine)
+    sched = schedule(engine, actor, recipients=("a@cipfaro.fr",))
+    now = DUE + timedelta(minutes=3, seconds=7)
+    outcome = send_now(
+        engine, mail_settings(tmp_path, smtp_sink), actor=actor, schedule_id=sched.id, now=now
+    )
+    assert outcome.status == "sent"
+    (run,) = runs(engine)
+    assert (run.trigger, run.due_at) == ("manual", now + timedelta(microseconds=1))
+    with engine.connect() as connection:
+        audit = connection.execute(
+            select(AuditLog.actor_id).where(AuditLog.action == "report_run.send_now")
+        ).scalar_one()
+    assert audit == actor.id
+    assert len(smtp_sink.messages) == 1
+
+
+def test_nothing_to_report_skips_when_asked(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    schedule(engine, owner(engine), only_if_content=True)
+    run_due(engine, mail_settings(tmp_path, smtp_sink), DUE + timedelta(seconds=10))
+    assert [r.status for r in runs(engine)] == ["skipped"]
+    assert smtp_sink.messages == []
+
+
+def test_report_that_cannot_be_built_fails_visibly_and_tells_the_owner(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    factories.formation(engine, slug="aide-soignant", titre="Aide-soignant")
+    schedule(engine, owner(engine), formation_slug="aide-soignant")
+    with engine.begin() as connection:  # the website renames the formation meanwhile
+        connection.execute(update(Formation).values(slug="aide-soignant-deas"))
+    run_due(engine, mail_settings(tmp_path, smtp_sink), DUE + timedelta(seconds=10))
+    (run,) = runs(engine)
+    assert run.status == "failed" and "Formation inconnue" in run.error
+    (alert,) = smtp_sink.messages
+    assert str(alert["To"]) == "owner@cipfaro.fr"
+
+
+def test_without_smtp_reports_are_left_in_the_local_outbox(engine: Engine, tmp_path: Path) -> None:
+    schedule(engine, owner(engine), formats=("pdf", "xlsx"))
+    run_due(engine, mail_settings(tmp_path), DUE + timedelta(seconds=10))
+    assert [r.status for r in runs(engine)] == ["sent"]
+    written = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(written) == 2
+    assert sorted(
+        p.name for p in (tmp_path / "rapports" / f"run-{runs(engine)[0].id}").iterdir()
+    ) == [
+        "message.json",
+        "rapport-hebdo_2026-11-19_2026-11-19.pdf",
+        "rapport-hebdo_2026-11-19_2026-11-19.xlsx",
+    ]
+
+
+def test_history_shows_each_run_and_recipient_outcome(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    sched = schedule(engine, owner(engine), formats=("pdf", "xlsx"))
+    smtp_sink.refuse.add("b@cipfaro.fr")
+    run_due(engine, settings, DUE + timedelta(seconds=10))
+    history = run_history(engine, sched.id)
+    assert history[
+        ["status_label", "recipients", "sent", "failed", "resendable"]
+    ].values.tolist() == [["Échec", 2, 1, 1, True]]
+    outcomes = run_deliveries(engine, int(history["id"][0]))
+    assert outcomes["status_label"].tolist() == ["Envoyé", "Échec"]
+    assert "550" in outcomes["last_error"][1]
+    files = run_files(engine, settings, int(history["id"][0]))
+    assert [f.filename[-4:] for f in files] == [".pdf", "xlsx"]
+
+
+def test_one_active_scheduler_at_a_time(engine: Engine) -> None:
+    first = SchedulerGuard(engine, holder="vm-a:1")
+    second = SchedulerGuard(engine, holder="vm-b:2")
+    assert first.acquire(DUE)
+    assert not second.acquire(DUE + timedelta(seconds=30))
+    assert first.renew(DUE + timedelta(minutes=1))
+    first.release()
+    assert second.acquire(DUE + timedelta(minutes=2))
+    assert second.current_holder() == "vm-b:2"
+    second.release()
+
+
+def test_expired_lease_is_taken_over_on_sqlite(tmp_path: Path) -> None:
+    # On PostgreSQL the advisory lock decides (next test); SQLite has only the lease.
+    engine = create_db_engine(new_sqlite_database(tmp_path))
+    stale = SchedulerGuard(engine, holder="vm-a:1", ttl=timedelta(minutes=5))
+    assert stale.acquire(DUE)
+    successor = SchedulerGuard(engine, holder="vm-b:2")
+    assert not successor.acquire(DUE + timedelta(minutes=4))
+    assert successor.acquire(DUE + timedelta(minutes=6))
+    assert not stale.renew(DUE + timedelta(minutes=7))  # it lost the lease: it stands by
+
+
+def test_postgresql_advisory_lock_keeps_a_second_scheduler_out(pg_engine: Engine) -> None:
+    first = SchedulerGuard(pg_engine, holder="vm-a:1")
+    second = SchedulerGuard(pg_engine, holder="vm-b:2")
+    assert first.acquire(DUE)
+    # Even with the lease row expired, the lock held by a live session decides.
+    assert not second.acquire(DUE + timedelta(hours=1))
+    first.release()
+    assert second.acquire(DUE + timedelta(hours=1))
+    second.release()
+
+
+@pytest.mark.parametrize(("holder", "dead"), [("elsewhere:1", False), ("{host}:999999999", True)])
+def test_dead_local_holder_is_recognised(holder: str, dead: bool) -> None:
+    import socket
+
+    assert holder_is_dead(holder.format(host=socket.gethostname())) is dead
