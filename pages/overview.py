@@ -1,17 +1,49 @@
-"""Vue d'ensemble: the centre at a glance."""
+"""Vue d'ensemble: today's live counts, then the period's headline KPIs."""
 
 import streamlit as st
 
 from data import formatting as fmt
-from ui import cache, state
-from ui.components import guarded
+from data.kpis import KpiQuery
+from data.permissions import can
+from reports.model import Column
+from ui import cache, cache_kpis, kpi_titles, state
+from ui import kpi_charts as charts
+from ui import kpi_widgets as w
+from ui.components import empty_state, guarded
+from ui.filters import Filters
 from ui.session import require_page
 
-require_page("pages/overview.py")
+actor = require_page("pages/overview.py")
 st.title("Vue d'ensemble")
+settings = state.settings()
+show_money = can(actor.role, "kpi.money")
 
-with guarded(retry_key="overview_retry"):
-    settings = state.settings()
+CARDS = (
+    w.Card("applications", "Candidatures", "count"),
+    w.Card("enrolments", "Inscriptions", "count"),
+    w.Card("conversion_rate", "Taux de conversion", "rate"),
+    *(
+        (
+            w.Card("revenue_invoiced", "Chiffre d'affaires facturé", "money"),
+            w.Card("revenue_collected", "Encaissements", "money"),
+        )
+        if show_money
+        else ()
+    ),
+    w.Card("placement_rate_6m", "Taux d'insertion à 6 mois", "rate"),
+    w.Card("satisfaction_avg", "Satisfaction moyenne", "score"),
+)
+TOP_COLUMNS = (Column("label", "Formation"), Column("applications", "Candidatures", "integer"))
+COMPANY_COLUMNS = (
+    Column("label", "Entreprise"),
+    Column("offers_posted", "Offres publiées", "integer"),
+    Column("hires", "Embauches", "integer"),
+    Column("activity", "Activité", "integer"),
+)
+
+
+def today_strip() -> None:
+    st.subheader("Aujourd'hui")
     counts = cache.cached_live_counts(settings.database_url, settings.TRIAGE_SLA_HOURS)
     columns = st.columns(5)
     columns[0].metric("Candidatures (total)", fmt.number(counts.applications_total))
@@ -22,3 +54,87 @@ with guarded(retry_key="overview_retry"):
     )
     columns[3].metric("Offres d'emploi ouvertes", fmt.number(counts.offers_open))
     columns[4].metric("Messages non traités", fmt.number(counts.contacts_untreated))
+
+
+def headline(query: KpiQuery, filters: Filters) -> None:
+    st.subheader(f"Période {filters.label}")
+    figures = w.compared_kpis(query)
+    w.kpi_cards(CARDS, figures, query, per_row=len(CARDS) if len(CARDS) <= 5 else 4)
+    if not figures.current.placement_window_complete and figures.current.placement_cohort:
+        st.caption("Taux d'insertion provisoire : la fenêtre de 6 mois n'est pas close.")
+
+
+def trend(query: KpiQuery) -> None:
+    grain = w.trend_grain(query)
+    rows = cache_kpis.trend(query, grain)
+    if int(rows["applications"].sum()) == 0:
+        empty_state(w.EMPTY_MESSAGE)
+        return
+    title = kpi_titles.trend(rows, charts.bucket_label(kpi_titles.peak_bucket(rows), grain))
+    charts.trend_chart(rows, grain, title, key="overview_trend")
+
+
+def backlog(query: KpiQuery) -> None:
+    figures = cache_kpis.kpis(query)
+    st.subheader("Tri des candidatures")
+    left, right = st.columns(2)
+    left.metric("Candidatures à traiter", fmt.number(figures.backlog_new), border=True)
+    right.metric(
+        f"Dont en retard (> {fmt.number(settings.TRIAGE_SLA_HOURS)} h)",
+        fmt.number(figures.backlog_overdue),
+        border=True,
+    )
+
+
+def top_formations(query: KpiQuery) -> None:
+    rows = cache_kpis.formations_top(query, 5)
+    st.subheader("Formations les plus demandées")
+    if rows.empty:
+        empty_state(w.EMPTY_MESSAGE)
+        return
+    charts.bar_chart(rows, "applications", kind="count", name="Candidatures", dimension="formation",
+                title=kpi_titles.top_formations(rows), key="overview_top_chart")  # fmt: skip
+    w.table_block(rows, TOP_COLUMNS, title="Formations les plus demandées",
+                  name="formations-les-plus-demandees", query=query, key="overview_top")  # fmt: skip
+    chosen = w.choose(
+        "Voir les candidatures de la formation",
+        [(None, "—"), *zip(rows["key"], rows["label"], strict=True)],
+        key="overview_drill_formation",
+    )
+    if chosen is not None:
+        w.applications_drilldown(
+            w.with_formation(query, chosen), reached=None, key="overview_drill"
+        )
+
+
+def companies(query: KpiQuery) -> None:
+    rows = cache_kpis.companies_most_active(query, 10)
+    st.subheader("Entreprises les plus actives")
+    if rows.empty:
+        empty_state(w.EMPTY_MESSAGE)
+        return
+    st.text(kpi_titles.companies(rows))
+    w.table_block(rows, COMPANY_COLUMNS, title="Entreprises les plus actives",
+                  name="entreprises-actives", query=query, key="overview_companies")  # fmt: skip
+
+
+@st.fragment(run_every=w.live_interval())
+def live_figures(filters: Filters) -> None:
+    w.updated_caption()
+    with guarded(retry_key="overview_today_retry"):
+        today_strip()
+    query = w.kpi_query(filters)
+    with guarded(retry_key="overview_headline_retry"):
+        headline(query, filters)
+    with guarded(retry_key="overview_trend_retry"):
+        trend(query)
+    with guarded(retry_key="overview_backlog_retry"):
+        backlog(query)
+    left, right = st.columns(2)
+    with left, guarded(retry_key="overview_top_retry"):
+        top_formations(query)
+    with right, guarded(retry_key="overview_companies_retry"):
+        companies(query)
+
+
+live_figures(w.screen_filters("overview"))
