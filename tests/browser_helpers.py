@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-DEMO_PASSWORDS: dict[str, str] = {}
+from data.demo import DEMO_ACCOUNTS
+
+PASSWORDS = {account.email: account.password for account in DEMO_ACCOUNTS}
+SIGNED_IN = "[data-testid='stSidebarNav'], [data-testid='stMetric']"
+ATTEMPTS = 3
+
+
+def wait_idle(page, settle_ms: int = 400) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit has finished running the script (no status widget)."""
+    page.wait_for_timeout(settle_ms)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=30_000)
+
+
+def sign_in(page, email: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the real login form.
+
+    The session-cookie component reruns the script once it has loaded, which
+    redraws the form; typing into the old one is lost. So wait for the app to
+    be idle, check what was typed, and try again if the form comes back.
+    """
+    typed_password = password or PASSWORDS[email]
+    for _attempt in range(ATTEMPTS):
+        page.get_by_label("Adresse e-mail").wait_for()
+        wait_idle(page)
+        page.get_by_label("Adresse e-mail").fill(email)
+        page.get_by_label("Mot de passe").fill(typed_password)
+        if page.get_by_label("Adresse e-mail").input_value() != email:
+            continue
+        page.get_by_role("button", name="Se connecter").click()
+        try:
+            page.locator(SIGNED_IN).first.wait_for(timeout=20_000)
+            return
+        except Exception:
+            if page.get_by_test_id("stForm").count() == 0:
+                raise
+    page.locator(SIGNED_IN).first.wait_for(timeout=20_000)
 
 
 def sign_in_if_asked(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    """Sign in through the real login form when the app asks for it."""
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_timeout(500)
-    form = page.get_by_test_id("stForm")
-    if form.count() == 0:
-        return
-    from data.demo import DEMO_ACCOUNTS
-
-    password = next(a.password for a in DEMO_ACCOUNTS if a.email == email)
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
+    """Sign in when the app shows its login form (not when a session is live)."""
+    page.locator(f"[data-testid='stForm'], {SIGNED_IN}").first.wait_for(timeout=60_000)
+    if page.get_by_test_id("stForm").count():
+        sign_in(page, email)

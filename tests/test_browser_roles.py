@@ -8,6 +8,7 @@ import pytest
 
 from data.demo.accounts import DEMO_ACCOUNTS
 from tests.browser import LiveApp
+from tests.browser_helpers import sign_in
 from tests.test_roles_app import ROLE_MAY
 from ui.navigation import PAGES
 
@@ -22,11 +23,7 @@ ROLE_ACCOUNTS = {
 
 
 def _sign_in(page, email: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    form = page.get_by_test_id("stForm")
-    form.wait_for()
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password or PASSWORDS[email])
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, email, password)
 
 
 def _navigation(page) -> set[str]:  # type: ignore[no-untyped-def]

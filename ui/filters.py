@@ -107,7 +107,7 @@ def filter_bar(page_key: str) -> Filters:
         period = preset_period(preset, today)
         columns[1].text_input(
             "Dates", value=f"{fmt.day(period.start)} – {fmt.day(period.last_day)}",
-            disabled=True, key=f"{page_key}_dates_shown",
+            disabled=True, key=f"{page_key}_dates_shown_{preset}",
         )  # fmt: skip
     domaines = [ALL, *sorted({option.domaine for option in options})]
     domaine = columns[3].selectbox(
