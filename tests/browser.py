@@ -151,3 +151,56 @@ def page(chromium_browser: object) -> Iterator[object]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_session() -> Iterator[object]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for the whole test session."""
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import SmtpSink, _SinkHandler, free_port
+
+    sink = SmtpSink("127.0.0.1", free_port())
+    controller = Controller(_SinkHandler(sink), hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_app_smtp(
+    live_database_url: str,
+    live_upload_root: Path,
+    smtp_sink_session: object,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveApp]:
+    """A second ``streamlit run`` on the same live database, sending to the SMTP sink."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("streamlit-smtp") / "streamlit.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "SMTP_"))},
+        "DATABASE_URL": live_database_url,
+        "COOKIE_KEY": LIVE_COOKIE_KEY,
+        "UPLOAD_ROOT": str(live_upload_root),
+        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox-smtp") / "outbox"),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_sink_session.port),  # type: ignore[attr-defined]
+        "SMTP_SECURITY": "none",
+    }
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    try:
+        _wait_healthy(url, process, log_path)
+        yield LiveApp(url, live_database_url, live_upload_root, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
