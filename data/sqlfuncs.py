@@ -10,11 +10,12 @@ from __future__ import annotations
 import calendar
 import sqlite3
 import statistics
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float
+from sqlalchemy import Date, Float, Text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
@@ -147,3 +148,44 @@ def register_sqlite_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("cipfaro_add_months", 2, _sqlite_add_months, deterministic=True)
     connection.create_function("cipfaro_epoch", 1, _sqlite_epoch, deterministic=True)
     connection.create_aggregate("cipfaro_median", 1, _Median)  # type: ignore[arg-type]
+    register_fold_function(connection)
+
+
+# --- Accent- and case-insensitive text (appended for the triage search) --------
+
+# Letters that do not decompose into a base letter and accents (as PostgreSQL's
+# unaccent rules spell them).
+_FOLD_SPECIAL = str.maketrans(
+    {"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss", "Ø": "O", "ø": "o",
+     "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "ı": "i"}
+)  # fmt: skip
+
+
+class fold_text(FunctionElement[str]):  # noqa: N801
+    """``fold_text(expr)``: lower case without accents (``'José'`` -> ``'jose'``).
+
+    PostgreSQL: ``cipfaro_fold(expr)``, the immutable function of migration
+    0002 (``lower(unaccent(...))``), on which the trigram index of the
+    applicant search is built. SQLite: the Python :func:`fold`.
+    """
+
+    type = Text()
+    inherit_cache = True
+    name = "fold_text"
+
+
+@compiles(fold_text)
+def _fold_text(element: fold_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"cipfaro_fold({compiler.process(element.clauses, **kw)})"
+
+
+def fold(value: str | None) -> str | None:
+    """Accents removed (Unicode decomposition), ligatures spelt out, lower case."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", value.translate(_FOLD_SPECIAL))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def register_fold_function(connection: sqlite3.Connection) -> None:
+    connection.create_function("cipfaro_fold", 1, fold, deterministic=True)

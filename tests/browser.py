@@ -90,7 +90,9 @@ def live_database_url(pg_template: str, live_upload_root: Path) -> Iterator[str]
 
 
 @pytest.fixture(scope="session")
-def live_app(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+def live_app(
+    live_database_url: str, live_upload_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
     """``streamlit run dashboard.py`` on a free port, against the demo-filled database."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -24,6 +24,13 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Vue d'ensemble", ":material/dashboard:", "vue-ensemble", "kpi.view", "Pilotage"),
+    PageSpec("pages/conversion.py", "Conversion", ":material/filter_alt:", "conversion", "kpi.analysis", "Pilotage"),
+    PageSpec("pages/revenue.py", "Chiffre d'affaires", ":material/euro:", "chiffre-affaires", "kpi.money", "Pilotage"),
+    PageSpec("pages/insertion.py", "Insertion et qualité", ":material/work:", "insertion-qualite", "kpi.analysis", "Pilotage"),
+    PageSpec("pages/reports.py", "Rapports", ":material/description:", "rapports", "reports.view", "Pilotage"),
+    PageSpec("pages/applications.py", "Candidatures", ":material/inbox:", "candidatures", "triage.view", "Secrétariat"),
+    PageSpec("pages/matchings.py", "Matchings", ":material/handshake:", "matchings", "matching.view", "Secrétariat"),
+    PageSpec("pages/messages.py", "Messages", ":material/mail:", "messages", "messages.view", "Secrétariat"),
     PageSpec("pages/team.py", "Équipe", ":material/group:", "equipe", "team.manage", "Administration"),
     PageSpec("pages/audit.py", "Journal d'audit", ":material/history:", "journal-audit", "audit.view", "Administration"),
     PageSpec("pages/signins.py", "Connexions", ":material/login:", "connexions", "audit.view", "Administration"),

@@ -1,0 +1,340 @@
+"""Candidatures: the secretariat's triage queue, bulk actions and one application's file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import streamlit as st
+
+from data import triage
+from data.errors import InvalidInput
+from data.labels import FUNDER_LABELS, SOURCE_LABELS, STATUS_LABELS
+from data.models import APPLICATION_SOURCES, APPLICATION_STATUSES, FUNDERS
+from data.permissions import Actor, can
+from data.workflow import REFUSAL_REASONS
+from ui import cache_secretariat as options
+from ui import state
+from ui import triage_widgets as tw
+from ui.components import guarded
+from ui.session import require_page
+from ui.triage_file import file_panel
+
+actor = require_page("pages/applications.py")
+P = "triage"
+ss = st.session_state
+settings = state.settings()
+engine = state.engine()
+writer = can(actor.role, "triage.write")
+
+st.title("Candidatures")
+tw.show_notices(P)
+
+
+# --- Filters (in the URL) --------------------------------------------------------------
+
+
+def _seed_filters(choices: tuple[triage.FormationChoice, ...]) -> None:
+    """First run of the page in this session: the widgets start from the URL."""
+    if ss.get(f"{P}_f_ready"):
+        return
+    params = tw.read_query_params()
+    filters, notices = triage.filters_from_params(params, {c.slug: c.id for c in choices})
+    opened = params.get("dossier", "")
+    if opened:
+        if opened.isdigit() and 0 < len(opened) < 19:
+            ss[f"{P}_open"] = int(opened)
+        else:
+            notices += ("Paramètre « dossier » invalide dans l'adresse : ignoré.",)
+    ss[f"{P}_url_notices"] = notices
+    seeded = {
+        "statuses": list(filters.statuses),
+        "formation": filters.formation_id,
+        "session": filters.session_id,
+        "source": filters.source,
+        "funding": filters.financement,
+        "assignment": filters.assignment,
+        "overdue": filters.overdue_only,
+        "from": filters.received_from,
+        "to": filters.received_to,
+        "search": filters.search,
+    }
+    for name, value in seeded.items():
+        if value is not None:  # a None in session state would read "no choice"
+            ss[f"{P}_f_{name}"] = value
+    ss[f"{P}_f_ready"] = True
+
+
+def _first_row(titles: dict[int, str]) -> tuple[list[str], int | None, int | None, str]:
+    top = st.columns([3, 2, 2, 2])
+    statuses = top[0].multiselect(
+        "Statuts (aucun : tous)",
+        list(APPLICATION_STATUSES),
+        format_func=STATUS_LABELS.__getitem__,
+        key=f"{P}_f_statuses",
+    )
+    formation = top[1].selectbox(
+        "Formation",
+        [None, *titles],
+        format_func=lambda v: "Toutes les formations" if v is None else titles[v],
+        key=f"{P}_f_formation",
+    )
+    sessions: dict[int, str] = {}
+    if formation is not None:
+        for option in options.cached_session_options(settings.database_url, formation):
+            sessions[option.id] = tw.session_label(option)
+    session_ids: list[int | None] = [None, *sessions]
+    if ss.get(f"{P}_f_session") not in session_ids:
+        session_ids.append(ss[f"{P}_f_session"])  # from the URL
+    session = top[2].selectbox(
+        "Session",
+        session_ids,
+        format_func=lambda v: "Toutes les sessions" if v is None else sessions.get(v, f"n° {v}"),
+        key=f"{P}_f_session",
+    )
+    assignment = top[3].selectbox(
+        "Assignation",
+        list(triage.ASSIGNMENTS),
+        format_func=triage.ASSIGNMENTS.__getitem__,
+        key=f"{P}_f_assignment",
+    )
+    return statuses, formation, session, assignment
+
+
+def _funding_label(code: str | None) -> str:
+    if code is None:
+        return "Tous"
+    return "Non renseigné" if code == triage.NO_FUNDING else FUNDER_LABELS[code]
+
+
+def _filter_bar(choices: tuple[triage.FormationChoice, ...]) -> triage.QueueFilters:
+    statuses, formation, session, assignment = _first_row({c.id: c.titre for c in choices})
+    cols = st.columns([3, 2, 2, 1.5, 1.5, 1.5])
+    search = cols[0].text_input("Rechercher (nom ou e-mail)", key=f"{P}_f_search", max_chars=200)
+    source = cols[1].selectbox(
+        "Source",
+        [None, *APPLICATION_SOURCES],
+        format_func=lambda v: "Toutes" if v is None else SOURCE_LABELS[v],
+        key=f"{P}_f_source",
+    )
+    funding = cols[2].selectbox(
+        "Financement", [None, *FUNDERS, triage.NO_FUNDING], format_func=_funding_label,
+        key=f"{P}_f_funding",
+    )  # fmt: skip
+    start = cols[3].date_input("Reçues du", value=None, format="DD/MM/YYYY", key=f"{P}_f_from")
+    end = cols[4].date_input("au", value=None, format="DD/MM/YYYY", key=f"{P}_f_to")
+    overdue = cols[5].toggle("En retard seulement", key=f"{P}_f_overdue")
+    return triage.QueueFilters(
+        statuses=tuple(statuses),
+        formation_id=formation,
+        session_id=session,
+        source=source,
+        financement=funding,
+        assignment=assignment,
+        overdue_only=overdue,
+        received_from=start if isinstance(start, date) else None,
+        received_to=end if isinstance(end, date) else None,
+        search=search,
+    )
+
+
+# --- Queue ----------------------------------------------------------------------------
+
+
+def _next_page(cursor: triage.Cursor) -> None:
+    ss[f"{P}_cursors"] = [*ss.get(f"{P}_cursors", []), cursor]
+
+
+def _previous_page() -> None:
+    ss[f"{P}_cursors"] = ss.get(f"{P}_cursors", [])[:-1]
+
+
+def _on_table_select() -> None:
+    rows = ss[f"{P}_table"].selection.rows
+    ids = ss.get(f"{P}_row_ids", [])
+    chosen = [ids[i] for i in rows if i < len(ids)]
+    ss[f"{P}_selected"] = chosen
+    if len(chosen) == 1:
+        ss[f"{P}_open"] = chosen[0]
+
+
+def _queue(filters: triage.QueueFilters) -> triage.QueuePage:
+    signature = repr(filters)
+    if ss.get(f"{P}_signature") != signature:
+        ss[f"{P}_signature"] = signature
+        ss[f"{P}_cursors"] = []
+    cursors = ss.get(f"{P}_cursors", [])
+    try:
+        page = triage.queue_page(
+            engine, filters, actor_id=actor.id, now=datetime.now(UTC),
+            sla_hours=settings.TRIAGE_SLA_HOURS, tz=settings.tz,
+            after=cursors[-1] if cursors else None, with_total=True,
+        )  # fmt: skip
+    except InvalidInput as exc:  # a search too short to be served by an index
+        st.warning(exc.user_message, icon=":material/search_off:")
+        page = triage.QueuePage((), None, 0)
+    ss[f"{P}_row_ids"] = [row.id for row in page.rows]
+    ss[f"{P}_versions"] = {row.id: row.updated_at for row in page.rows}
+    ss[f"{P}_row_labels"] = {row.id: f"n° {row.id} — {row.applicant}" for row in page.rows}
+    st.caption(tw.queue_caption(page.total, len(cursors), len(page.rows)))
+    if not page.rows:
+        st.info("Aucune candidature ne correspond à ces filtres.", icon=":material/inbox:")
+        return page
+    st.dataframe(
+        tw.queue_frame(page.rows, settings.tz),
+        key=f"{P}_table",
+        on_select=_on_table_select,
+        selection_mode="multi-row",
+        hide_index=True,
+    )
+    left, right = st.columns(2)
+    left.button("◀ Page précédente", key=f"{P}_prev", on_click=_previous_page, disabled=not cursors)
+    right.button(
+        "Page suivante ▶",
+        key=f"{P}_next",
+        on_click=_next_page,
+        args=(page.next_cursor,),
+        disabled=page.next_cursor is None,
+    )
+    return page
+
+
+# --- Bulk actions -----------------------------------------------------------------------
+
+
+def _selected_versions() -> list[tuple[int, datetime]]:
+    """The selection with each row's version as it was displayed."""
+    versions = ss.get(f"{P}_versions", {})
+    return [(i, versions[i]) for i in ss.get(f"{P}_selected", []) if i in versions]
+
+
+def _store_bulk(result: triage.BulkResult) -> None:
+    outcomes = [(o.application_id, o.ok, o.message) for o in result.outcomes]
+    ss[f"{P}_bulk_outcomes"] = outcomes
+    kind = "success" if not result.failed else "warning"
+    tw.push_notice(P, kind, result.summary)
+
+
+def _bulk_action(
+    kind: str, acting: Actor, items: list[tuple[int, datetime]]
+) -> tuple[str, Callable[[], object]]:
+    """The confirmation question and the write of a bulk action."""
+    eng = state.engine()
+    count = len(items)
+    if kind == "assign":
+        assignee = ss.get(f"{P}_bulk_assignee")
+        names = {s.id: s.name for s in options.cached_assignable_staff(settings.database_url)}
+        return (
+            f"Assigner {count} candidature(s) à {names.get(assignee, '?')} ?",
+            lambda: triage.bulk_assign(eng, actor=acting, items=items, assignee_id=assignee),
+        )
+    if kind == "study":
+        return f"Passer {count} candidature(s) en étude ?", lambda: triage.bulk_move(
+            eng, actor=acting, items=items, to_statut="en_etude"
+        )
+    if kind == "refuse":
+        reason, detail = ss.get(f"{P}_bulk_reason", ""), ss.get(f"{P}_bulk_detail") or None
+        return (
+            f"Refuser {count} candidature(s) — {REFUSAL_REASONS.get(reason, '?')} ?",
+            lambda: triage.bulk_refuse(
+                eng, actor=acting, items=items, reason_code=reason, detail=detail
+            ),
+        )
+    question = (
+        "Répartir les nouvelles candidatures non assignées entre les membres du secrétariat ?"
+    )
+    return question, lambda: triage.distribute_unassigned(eng, actor=acting)
+
+
+def _request_bulk(kind: str, acting: Actor) -> None:
+    """Button callback: ask for confirmation of a bulk action on the selection as displayed."""
+    items = [] if kind == "repartir" else _selected_versions()
+    if kind != "repartir" and not items:
+        tw.push_notice(P, "error", "Sélectionnez au moins une candidature.")
+        return
+    if kind == "assign" and ss.get(f"{P}_bulk_assignee") is None:
+        tw.push_notice(P, "error", "Choisissez la personne à qui assigner la sélection.")
+        return
+    question, write = _bulk_action(kind, acting, items)
+
+    def run() -> None:
+        result = tw.attempt(P, write, lambda _r: "Action groupée terminée.")
+        if isinstance(result, triage.Distribution):
+            _store_bulk(result.result)
+            tw.push_notice(P, "info", tw.distribution_text(result))
+        elif isinstance(result, triage.BulkResult):
+            _store_bulk(result)
+
+    lines = tuple(ss.get(f"{P}_row_labels", {}).get(i, f"n° {i}") for i, _v in items[:20])
+    tw.request_confirmation(P, tw.Pending(question, lines, run))
+
+
+def _bulk_bar() -> None:
+    labels = ss.get(f"{P}_row_labels", {})
+    kept = [i for i in ss.get(f"{P}_selected", []) if i in labels]
+    if kept != ss.get(f"{P}_selected", []):  # only when rows left the page
+        ss[f"{P}_selected"] = kept
+    st.multiselect(
+        "Sélection pour les actions groupées",
+        list(labels),
+        format_func=lambda i: labels.get(i, f"n° {i}"),
+        key=f"{P}_selected",
+    )
+    staff = options.cached_assignable_staff(settings.database_url)
+    names = {s.id: s.name for s in staff}
+    cols = st.columns(4)
+    cols[0].selectbox(
+        "Assigner à", list(names), format_func=names.__getitem__, key=f"{P}_bulk_assignee"
+    )
+
+    def bulk_button(column: Any, label: str, kind: str, key: str) -> None:
+        column.button(label, key=f"{P}_{key}", on_click=_request_bulk, args=(kind, actor))
+
+    bulk_button(cols[0], "Assigner la sélection", "assign", "bulk_assign")
+    bulk_button(cols[1], "Passer la sélection en étude", "study", "bulk_study")
+    cols[2].selectbox(
+        "Motif de refus", list(REFUSAL_REASONS), format_func=REFUSAL_REASONS.__getitem__,
+        key=f"{P}_bulk_reason",
+    )  # fmt: skip
+    cols[2].text_input("Précision (facultative)", key=f"{P}_bulk_detail", max_chars=500)
+    bulk_button(cols[2], "Refuser la sélection", "refuse", "bulk_refuse")
+    bulk_button(cols[3], "Répartir les nouvelles non assignées", "repartir", "distribute")
+    outcomes = ss.get(f"{P}_bulk_outcomes")
+    if outcomes:
+        st.dataframe(tw.outcomes_frame(outcomes), hide_index=True)
+
+
+# --- Page ----------------------------------------------------------------------------------
+
+opened: int | None = None
+with guarded(retry_key=f"{P}_retry"):
+    choices = options.cached_formation_choices(settings.database_url)
+    _seed_filters(choices)
+    for notice in ss.pop(f"{P}_url_notices", ()):
+        st.warning(notice, icon=":material/link_off:")
+    filters = _filter_bar(choices)
+    _queue(filters)
+    if writer:
+        with st.expander("Actions groupées"):
+            _bulk_bar()
+    else:
+        st.caption("Lecture seule : votre rôle ne permet pas de modifier les candidatures.")
+    labels = ss.get(f"{P}_row_labels", {})
+    open_ids: list[int | None] = [None, *labels]
+    if ss.get(f"{P}_open") is not None and ss[f"{P}_open"] not in open_ids:
+        open_ids.append(ss[f"{P}_open"])
+    opened = st.selectbox(
+        "Ouvrir le dossier",
+        open_ids,
+        format_func=lambda i: "—" if i is None else labels.get(i, f"n° {i}"),
+        key=f"{P}_open",
+    )
+    wanted = triage.params_from_filters(filters, {c.id: c.slug for c in choices})
+    tw.write_query_params(wanted | ({"dossier": str(opened)} if opened is not None else {}))
+
+if opened is not None:
+    with guarded(retry_key=f"{P}_file_retry"):
+        file_panel(engine, actor, opened)
+
+tw.confirmation_dialog(P)
