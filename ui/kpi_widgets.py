@@ -341,5 +341,6 @@ def applications_drilldown(query: KpiQuery, *, reached: str | None, key: str) ->
 def choose(label: str, options: Sequence[tuple[Any, str]], *, key: str) -> Any:
     """A selectbox over (value, label) pairs; returns the chosen value."""
     labels = dict(options)
-    return st.selectbox(label, [value for value, _ in options],
+    # A None value shows the placeholder: keep it French.
+    return st.selectbox(label, [value for value, _ in options], placeholder="Choisissez…",
                         format_func=lambda value: labels[value], key=key)  # fmt: skip
