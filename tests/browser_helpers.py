@@ -15,7 +15,9 @@ def wait_idle(page, settle_ms: int = 400) -> None:  # type: ignore[no-untyped-de
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=30_000)
 
 
-def sign_in(page, email: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def sign_in(  # type: ignore[no-untyped-def]
+    page, email: str, password: str | None = None, *, expect_success: bool = True
+) -> None:
     """Sign in through the real login form.
 
     The session-cookie component reruns the script once it has loaded, which
@@ -23,6 +25,13 @@ def sign_in(page, email: str, password: str | None = None) -> None:  # type: ign
     be idle, check what was typed, and try again if the form comes back.
     """
     typed_password = password or PASSWORDS[email]
+    if not expect_success:
+        page.get_by_label("Adresse e-mail").wait_for()
+        wait_idle(page)
+        page.get_by_label("Adresse e-mail").fill(email)
+        page.get_by_label("Mot de passe").fill(typed_password)
+        page.get_by_role("button", name="Se connecter").click()
+        return
     for _attempt in range(ATTEMPTS):
         page.get_by_label("Adresse e-mail").wait_for()
         wait_idle(page)

@@ -46,7 +46,7 @@ def test_each_staff_role_signs_in_and_sees_its_navigation(
     page.get_by_role("button", name="Se déconnecter").wait_for()
     expected = {spec.title for spec in PAGES if spec.capability in ROLE_MAY[role]}
     assert _navigation(page) == expected
-    page.get_by_role("heading", name="Vue d'ensemble").wait_for()
+    page.get_by_role("heading", name="Vue d'ensemble").first.wait_for()
     page.screenshot(path=str(artifacts_dir / f"navigation-{role}.png"), full_page=True)
 
 
@@ -55,7 +55,7 @@ def test_inactive_and_non_staff_accounts_get_the_neutral_message(
     live_app: LiveApp, page, artifacts_dir: Path, email: str
 ) -> None:
     page.goto(live_app.url)
-    _sign_in(page, email)
+    sign_in(page, email, expect_success=False)
     page.get_by_text("Identifiants incorrects.").wait_for()
     assert page.get_by_test_id("stSidebarNav").count() == 0
     assert page.get_by_text("demo-admin").count() == 0  # production: no demo accounts shown

@@ -31,10 +31,6 @@ def current_actor() -> Actor | None:
     return actor
 
 
-def _signed_out() -> None:
-    """The only page before sign-in: the login form is drawn by :func:`gate`."""
-
-
 def gate() -> Actor:
     """The signed-in actor, or the login form and a stopped run.
 
@@ -45,11 +41,6 @@ def gate() -> Actor:
     auth.require_cookie_key(settings)
     actor = current_actor() or login_screen(settings, state.engine())
     if actor is None:
-        # Declare a navigation of its own so Streamlit does not list the
-        # files of pages/ in the sidebar of the login screen.
-        st.navigation(
-            [st.Page(_signed_out, title="Connexion", url_path="connexion")], position="hidden"
-        )
         st.stop()
     signed_in_sidebar(actor)
     return actor
