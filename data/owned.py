@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     false,
@@ -185,3 +186,52 @@ class SchedulerLease(OwnedBase):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     holder: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KpiApplicationFacts(OwnedBase):
+    """What an application's event history says, folded once (``data.kpis.summary``).
+
+    One row per application that has events: the highest stage rank among its
+    events' ``to_statut`` and the earliest ``changed_at`` of an event leaving
+    ``nouvelle``. Events are append-only, so both only ever grow (rank) or
+    shrink (first response) as events arrive; an incremental refresh keeps
+    the row exact. The current ``statut`` is always read live.
+    """
+
+    __tablename__ = "dashboard_kpi_application_facts"
+
+    candidature_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    max_event_rank: Mapped[int] = mapped_column(SmallInteger)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KpiRefreshState(OwnedBase):
+    """How far the incremental refresh of a KPI summary has read (one row per summary).
+
+    Every ``candidature_events`` row with ``id <= seen_event_id`` that was
+    committed at the last refresh is folded in; the ids that were missing
+    then (rolled back, or not yet committed) are listed in
+    :class:`KpiRefreshGap` until they can no longer appear.
+    """
+
+    __tablename__ = "dashboard_kpi_refresh_state"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    seen_event_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KpiRefreshGap(OwnedBase):
+    """Event ids ``lo..hi`` missing at a refresh (PostgreSQL only), re-read until settled.
+
+    ``horizon`` is the transaction-id horizon (``xmax``) noted at the refresh
+    after the gap was seen; once every older transaction has ended, the ids
+    either exist and have been folded, or never will.
+    """
+
+    __tablename__ = "dashboard_kpi_refresh_gaps"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    lo: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hi: Mapped[int] = mapped_column(BigInteger)
+    horizon: Mapped[int | None] = mapped_column(BigInteger)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, delete, func, inspect, select, text
 
 from data.db import create_db_engine
 from data.kpis import KPI_IDS, KpiQuery, compute_kpis
+from data.kpis.summary import FACTS, STATE
 from data.schema import create_operational_tables
 from data.settings import PROJECT_ROOT, Settings
 from tests.conftest import PG_PROBLEM, _admin_engine, _drop_database, _url_for
@@ -80,6 +81,22 @@ def test_json_output_equals_compute_kpis(
     assert list(document["kpis"]) == list(KPI_IDS)
     query = KpiQuery(date.fromisoformat(start), date.fromisoformat(end), formation=formation)
     assert document["kpis"] == compute_kpis(seeded.engine, query).as_json_dict()
+
+
+def test_the_command_leaves_the_dashboard_summary_untouched(seeded: SeededDatabase) -> None:
+    """It only reads: the KPI summary, which a screen refreshes before use, is not written."""
+    with seeded.engine.begin() as connection:
+        connection.execute(delete(FACTS))
+        connection.execute(delete(STATE))
+    result = run_cli(
+        "--from", "2026-01-01", "--to", "2026-07-01", "--json", database_url=seeded.url
+    )
+    assert result.returncode == 0, result.stderr
+    with seeded.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(STATE)).scalar_one() == 0
+        assert connection.execute(select(func.count()).select_from(FACTS)).scalar_one() == 0
+    query = KpiQuery(date(2026, 1, 1), date(2026, 7, 1))
+    assert json.loads(result.stdout)["kpis"] == compute_kpis(seeded.engine, query).as_json_dict()
 
 
 def test_json_types_are_integers_numbers_booleans_or_null(seeded: SeededDatabase) -> None:

@@ -48,6 +48,7 @@ from data.demo.tables import (
 )
 from data.demo.world import build_world
 from data.errors import Conflict, InvalidInput
+from data.kpis.summary import refresh_application_facts, summary_installed
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 20_000  # applications per batch
@@ -118,6 +119,7 @@ def generate(
     load = _load_postgresql if postgres else _load_sqlite
     with translate_errors():
         counts, finished = load(engine, batches, progress)
+        _fold_kpi_summary(engine, progress)
     cv_files = 0
     if upload_root is not None:
         cv_files = write_cv_files(upload_root, finished.cv_owners)
@@ -126,6 +128,20 @@ def generate(
         cv_files=cv_files,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _fold_kpi_summary(engine: Engine, progress: Progress | None) -> None:
+    """Folds the new event history into the KPI summary (migration 0003) now, so
+    that the first screen opened does not pay for it."""
+    with engine.connect() as connection:
+        if not summary_installed(connection):
+            return
+    stage = "synthèse des indicateurs"
+    if progress is not None:
+        progress(stage, 0, 1)
+    refresh_application_facts(engine)
+    if progress is not None:
+        progress(stage, 1, 1)
 
 
 def _require_empty(engine: Engine) -> None:
@@ -177,7 +193,7 @@ class _Failure:
 
 def _produce(plan: _Plan, put: Callable[[object], bool]) -> None:
     """Draws and encodes every row, handing batches to ``put`` (False: stop)."""
-    rng = random.Random(plan.seed)  # noqa: S311 - reproducible demo data, not security
+    rng = random.Random(plan.seed)  # reproducible demo data, not security
     people = PeopleFactory(rng)
     world = build_world(rng, people, plan.applications, plan.today_day)
     stream = ApplicationStream(world, rng, people, plan.applications)

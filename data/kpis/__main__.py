@@ -96,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.formation is not None and not formation_exists(engine, args.formation):
                 return _fail(EXIT_USAGE, f"formation inconnue « {args.formation} »")
             query = KpiQuery.from_settings(settings, args.start, args.end, formation=args.formation)
-            kpis = compute_kpis(engine, query)
+            # The command only reads: never the dashboard's summary, which a
+            # KPI computation refreshes (writes) before using it.
+            kpis = compute_kpis(engine, query, use_summary=False)
         finally:
             engine.dispose()
     except DashboardError as exc:

@@ -7,16 +7,29 @@ function's rows add up to the matching headline figure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, Select, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    case,
+    distinct,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from data import formatting
 from data.db import translate_errors
-from data.kpis.period import KpiQuery, aware
+from data.kpis.headline import kpi_connection
+from data.kpis.period import KpiQuery, aware, local_midnight_utc
 from data.kpis.sql import (
     APPLICATIONS,
     COMPANIES,
@@ -26,7 +39,9 @@ from data.kpis.sql import (
     MATCHES,
     OFFERS,
     SESSIONS,
+    cents_sum,
     cohort_base,
+    cohort_facts,
     count_if,
     date_in_period,
     finished_base,
@@ -34,16 +49,16 @@ from data.kpis.sql import (
     invoice_formation_conditions,
     invoice_formation_id,
     invoices_with_formation,
-    local_day,
     money_from_cents,
-    month_start,
-    placed_per_application,
+    placements_in_window,
     ratio,
+    reached_rank_of,
+    reached_stage,
+    read_id_bounds,
     stage_rank,
     ts_in_period,
-    week_start,
-    with_reached_rank,
 )
+from data.kpis.summary import ready_facts
 from data.labels import FUNDER_LABELS, funder_label, source_label
 
 ConversionDimension = Literal["formation", "source", "financement"]
@@ -67,7 +82,7 @@ COMPANY_COLUMNS = ["entreprise_id", "label", "offers_posted", "hires", "activity
 
 
 def _rows(engine: Engine, stmt: Any) -> list[Any]:
-    with translate_errors(), engine.connect() as connection:
+    with translate_errors(), kpi_connection(engine) as connection:
         return list(connection.execute(stmt))
 
 
@@ -80,15 +95,22 @@ def _check(value: str, allowed: Sequence[str], what: str) -> None:
         raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
 
 
-def _cohort(query: KpiQuery) -> Any:
-    base = cohort_base(
-        query,
-        APPLICATIONS.c.created_at,
-        APPLICATIONS.c.formation_id,
-        APPLICATIONS.c.source,
-        APPLICATIONS.c.financement,
-    )
-    return with_reached_rank(base, "cohort")
+def _cohort_groups(engine: Engine, query: KpiQuery, key: ColumnElement[Any]) -> list[Any]:
+    """Cohort A grouped by ``key``, ``statut`` and ``max_event_rank``: rows of
+    (key, statut, max_event_rank, n), from which enrolments are counted."""
+    with translate_errors():
+        facts = ready_facts(engine)
+        with kpi_connection(engine) as connection:
+            bounds = read_id_bounds(connection, query, facts)
+            cohort = cohort_facts(query, facts, key.label("key"), bounds=bounds).subquery("cohort")
+            stmt = select(
+                cohort.c.key, cohort.c.statut, cohort.c.max_event_rank, func.count()
+            ).group_by(cohort.c.key, cohort.c.statut, cohort.c.max_event_rank)
+            return list(connection.execute(stmt))
+
+
+def _enrolled(statut: str | None, max_event_rank: int | None) -> bool:
+    return reached_rank_of(statut, max_event_rank) >= stage_rank("inscrite")
 
 
 # --- Applications -----------------------------------------------------------
@@ -97,31 +119,45 @@ def _cohort(query: KpiQuery) -> Any:
 def conversion_by(engine: Engine, query: KpiQuery, dimension: ConversionDimension) -> pd.DataFrame:
     """Applications of the period, enrolments and conversion per formation, source or funding."""
     _check(dimension, ("formation", "source", "financement"), "dimension")
-    cohort = _cohort(query)
-    enrolled = count_if(cohort.c.reached_rank >= stage_rank("inscrite"))
+    column = {
+        "formation": APPLICATIONS.c.formation_id,
+        "source": APPLICATIONS.c.source,
+        "financement": APPLICATIONS.c.financement,
+    }[dimension]
+    totals: dict[Any, list[int]] = {}
+    for key, statut, max_event_rank, n in _cohort_groups(engine, query, column):
+        counts = totals.setdefault(key, [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(n) if _enrolled(statut, max_event_rank) else 0
     if dimension == "formation":
-        stmt: Select[Any] = (
-            select(FORMATIONS.c.slug, FORMATIONS.c.titre, func.count(), enrolled)
-            .select_from(cohort)
-            .join(FORMATIONS, FORMATIONS.c.id == cohort.c.formation_id)
-            .group_by(FORMATIONS.c.id, FORMATIONS.c.slug, FORMATIONS.c.titre)
-        )
+        titles = _formation_titles(engine, totals)
+        labelled = {titles[key]: counts for key, counts in totals.items()}
     else:
-        key = cohort.c[dimension]
-        stmt = select(key, null().label("label"), func.count(), enrolled).group_by(key)
-    labeller = source_label if dimension == "source" else funder_label
-    records = [
+        labeller = source_label if dimension == "source" else funder_label
+        labelled = {(key, labeller(key)): counts for key, counts in totals.items()}
+    records: list[dict[str, Any]] = [
         {
             "key": key,
-            "label": label if dimension == "formation" else labeller(key),
-            "applications": int(applications),
-            "enrolments": int(enrolments),
-            "conversion_rate": ratio(int(enrolments), int(applications)),
+            "label": label,
+            "applications": applications,
+            "enrolments": enrolments,
+            "conversion_rate": ratio(enrolments, applications),
         }
-        for key, label, applications, enrolments in _rows(engine, stmt)
+        for (key, label), (applications, enrolments) in labelled.items()
     ]
     records.sort(key=lambda r: (-r["applications"], r["label"]))
     return _frame(records, CONVERSION_COLUMNS)
+
+
+def _formation_titles(engine: Engine, ids: Iterable[Any]) -> dict[Any, tuple[str, str]]:
+    """``formation id -> (slug, titre)`` for the given ids."""
+    wanted = [key for key in ids if key is not None]
+    if not wanted:
+        return {}
+    stmt = select(FORMATIONS.c.id, FORMATIONS.c.slug, FORMATIONS.c.titre).where(
+        FORMATIONS.c.id.in_(wanted)
+    )
+    return {fid: (slug, titre) for fid, slug, titre in _rows(engine, stmt)}
 
 
 def top_formations(engine: Engine, query: KpiQuery, limit: int = 5) -> pd.DataFrame:
@@ -149,28 +185,41 @@ def applications_trend(engine: Engine, query: KpiQuery, grain: Grain) -> pd.Data
     Every bucket overlapping the period is present, empty ones with zeros.
     """
     _check(grain, ("week", "month"), "grain")
-    cohort = _cohort(query)
-    day = local_day(cohort.c.created_at, query)
-    bucket_of = week_start if grain == "week" else month_start
-    bucketed = select(
-        bucket_of(day).label("bucket"),
-        (cohort.c.reached_rank >= stage_rank("inscrite")).label("enrolled"),
-    ).subquery("bucketed")
-    stmt = select(bucketed.c.bucket, func.count(), count_if(bucketed.c.enrolled)).group_by(
-        bucketed.c.bucket
-    )
-    found = {bucket: (int(a), int(e)) for bucket, a, e in _rows(engine, stmt)}
     step = _next_week if grain == "week" else _next_month
     first = _week_of(query.start) if grain == "week" else query.start.replace(day=1)
-    records = []
+    starts = []
     bucket = first
     while bucket < query.end:
-        applications, enrolments = found.pop(bucket, (0, 0))
-        records.append({"bucket": bucket, "applications": applications, "enrolments": enrolments})
+        starts.append(bucket)
         bucket = step(bucket)
-    if found:  # impossible unless the database disagrees with Python about buckets
-        raise RuntimeError(f"unexpected buckets {sorted(found)}")
+    found: dict[int, list[int]] = {}
+    for index, statut, max_event_rank, n in _cohort_groups(
+        engine, query, _bucket_index(starts, query)
+    ):
+        counts = found.setdefault(int(index), [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(n) if _enrolled(statut, max_event_rank) else 0
+    if set(found) - set(range(len(starts))):  # the database disagrees with Python on buckets
+        raise RuntimeError(f"unexpected buckets {sorted(set(found) - set(range(len(starts))))}")
+    records = [
+        {
+            "bucket": start,
+            "applications": found.get(i, [0, 0])[0],
+            "enrolments": found.get(i, [0, 0])[1],
+        }
+        for i, start in enumerate(starts)
+    ]
     return _frame(records, TREND_COLUMNS)
+
+
+def _bucket_index(starts: list[date], query: KpiQuery) -> ColumnElement[int]:
+    """The index in ``starts`` of the bucket of an application's creation: its local
+    day compared, as a UTC instant, with the local midnight opening each bucket
+    (a CASE over a few dozen bounds instead of a time-zone conversion per row)."""
+    created = APPLICATIONS.c.created_at
+    bounds = [local_midnight_utc(start, query.tz) for start in starts[1:]]
+    whens = [(created < bound, index) for index, bound in enumerate(bounds)]
+    return case(*whens, else_=len(starts) - 1) if whens else literal(0)
 
 
 def _week_of(day: date) -> date:
@@ -195,28 +244,13 @@ def revenue_by(engine: Engine, query: KpiQuery, dimension: RevenueDimension) -> 
     (so "month" puts them in their own months). Months cover the period.
     """
     _check(dimension, ("financeur", "formation", "month"), "dimension")
-    keys: dict[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]] = {
-        "financeur": lambda _day: INVOICES.c.financeur,
-        "formation": lambda _day: invoice_formation_id(),
-        "month": month_start,
-    }
-    parts = _revenue_parts(query, keys[dimension]).subquery("parts")
-    totals = [func.sum(parts.c.invoiced), func.sum(parts.c.collected)]
-    if dimension == "formation":
-        stmt: Select[Any] = (
-            select(FORMATIONS.c.slug, FORMATIONS.c.titre, *totals)
-            .select_from(parts)
-            .join(FORMATIONS, FORMATIONS.c.id == parts.c.key)
-            .group_by(FORMATIONS.c.id, FORMATIONS.c.slug, FORMATIONS.c.titre)
-        )
-    else:
-        stmt = select(parts.c.key, null().label("label"), *totals).group_by(parts.c.key)
+    if dimension == "month":
+        return _revenue_months(query, _rows(engine, _revenue_by_day(query)))
+    stmt = _revenue_by_key(query, dimension)
     found = {
         key: (label, float(money_from_cents(invoiced)), float(money_from_cents(collected)))
         for key, label, invoiced, collected in _rows(engine, stmt)
     }
-    if dimension == "month":
-        return _revenue_months(query, found)
     records = [
         {
             "key": key,
@@ -230,52 +264,75 @@ def revenue_by(engine: Engine, query: KpiQuery, dimension: RevenueDimension) -> 
     return _frame(records, REVENUE_COLUMNS)
 
 
-def _revenue_parts(
-    query: KpiQuery, key_of: Callable[[ColumnElement[Any]], ColumnElement[Any]]
-) -> Any:
-    cents = func.round(INVOICES.c.montant * 100)
-    zero = literal(0)
-    scope = invoice_formation_conditions(query)
-    invoiced = (
+def _invoiced(query: KpiQuery) -> ColumnElement[bool]:
+    return (INVOICES.c.statut != "annulee") & date_in_period(INVOICES.c.date_emission, query)
+
+
+def _collected(query: KpiQuery) -> ColumnElement[bool]:
+    return (INVOICES.c.statut == "payee") & date_in_period(INVOICES.c.date_paiement, query)
+
+
+def _revenue_by_key(query: KpiQuery, dimension: str) -> Select[Any]:
+    """One pass over the invoices issued or paid in the period (each looked up once
+    in its application or quote for its formation), summed per funder or formation."""
+    invoiced, collected = _invoiced(query), _collected(query)
+    totals = [cents_sum(INVOICES.c.montant, invoiced), cents_sum(INVOICES.c.montant, collected)]
+    conditions = [invoiced | collected, *invoice_formation_conditions(query)]
+    if dimension == "financeur":
+        return (
+            select(INVOICES.c.financeur, null().label("label"), *totals)
+            .where(*conditions)
+            .group_by(INVOICES.c.financeur)
+        )
+    per_formation = (
         select(
-            key_of(INVOICES.c.date_emission).label("key"),
-            cents.label("invoiced"),
-            zero.label("collected"),
+            invoice_formation_id().label("key"), *(t.label(f"t{i}") for i, t in enumerate(totals))
         )
         .select_from(invoices_with_formation())
-        .where(
-            INVOICES.c.statut != "annulee",
-            date_in_period(INVOICES.c.date_emission, query),
-            *scope,
-        )
+        .where(*conditions)
+        .group_by(invoice_formation_id())
+        .subquery("per_formation")
+    )
+    return select(
+        FORMATIONS.c.slug, FORMATIONS.c.titre, per_formation.c.t0, per_formation.c.t1
+    ).join_from(per_formation, FORMATIONS, FORMATIONS.c.id == per_formation.c.key)
+
+
+def _revenue_by_day(query: KpiQuery) -> Any:
+    """Cents invoiced per issue day and collected per payment day (each sum read from
+    its own index in date order); :func:`_revenue_months` adds the days up."""
+    scope = invoice_formation_conditions(query)
+    zero = literal(0)
+    invoiced = (
+        select(INVOICES.c.date_emission, cents_sum(INVOICES.c.montant), zero)
+        .where(_invoiced(query), *scope)
+        .group_by(INVOICES.c.date_emission)
     )
     collected = (
-        select(
-            key_of(INVOICES.c.date_paiement).label("key"),
-            zero.label("invoiced"),
-            cents.label("collected"),
-        )
-        .select_from(invoices_with_formation())
-        .where(
-            INVOICES.c.statut == "payee",
-            date_in_period(INVOICES.c.date_paiement, query),
-            *scope,
-        )
+        select(INVOICES.c.date_paiement, zero, cents_sum(INVOICES.c.montant))
+        .where(_collected(query), *scope)
+        .group_by(INVOICES.c.date_paiement)
     )
     return union_all(invoiced, collected)
 
 
-def _revenue_months(query: KpiQuery, found: dict[Any, tuple[Any, float, float]]) -> pd.DataFrame:
+def _revenue_months(query: KpiQuery, days: Iterable[Any]) -> pd.DataFrame:
+    """Every month of the period, with the cents of its days summed exactly."""
+    found: dict[date, list[Any]] = {}
+    for day, invoiced, collected in days:
+        totals = found.setdefault(day.replace(day=1), [0, 0])
+        totals[0] += Decimal(invoiced or 0)
+        totals[1] += Decimal(collected or 0)
     records = []
     month = query.start.replace(day=1)
     while month < query.end:
-        _label, invoiced, collected = found.pop(month, (None, 0.0, 0.0))
+        invoiced, collected = found.pop(month, (0, 0))
         records.append(
             {
                 "key": month,
                 "label": formatting.month_label(month),
-                "invoiced": invoiced,
-                "collected": collected,
+                "invoiced": float(money_from_cents(invoiced)),
+                "collected": float(money_from_cents(collected)),
             }
         )
         month = _next_month(month)
@@ -296,20 +353,20 @@ def placement_by_formation(
     not depend on it (see ``placement_window_complete`` for their finality).
     """
     aware(now)
-    finished = finished_base(query, APPLICATIONS.c.formation_id).cte("finished")
-    placed = placed_per_application(finished, finished.c.formation_id).subquery("placed")
+    finished = finished_base(query, APPLICATIONS.c.formation_id).subquery("finished")
     cohort = (
         select(finished.c.formation_id, count_if(finished.c.statut == "terminee").label("cohort"))
         .group_by(finished.c.formation_id)
         .subquery("per_formation")
     )
+    joined = placements_in_window(query, APPLICATIONS.c.formation_id).subquery("joined")
     placed_totals = (
         select(
-            placed.c.formation_id,
-            func.count().label("placed"),
-            func.sum(placed.c.durable).label("durable"),
+            joined.c.formation_id,
+            func.count(distinct(joined.c.id)).label("placed"),
+            func.count(distinct(case((joined.c.durable == 1, joined.c.id)))).label("durable"),
         )
-        .group_by(placed.c.formation_id)
+        .group_by(joined.c.formation_id)
         .subquery("placed_totals")
     )
     stmt = (
@@ -374,7 +431,7 @@ def quality_by_formation(engine: Engine, query: KpiQuery) -> pd.DataFrame:
         )
         .group_by(FORMATIONS.c.id, FORMATIONS.c.slug, FORMATIONS.c.titre)
     )
-    with translate_errors(), engine.connect() as connection:
+    with translate_errors(), kpi_connection(engine) as connection:
         outcome_rows = list(connection.execute(outcomes))
         survey_rows = list(connection.execute(surveys))
     merged: dict[int, dict[str, Any]] = {}
@@ -413,26 +470,19 @@ def session_fill_rates(engine: Engine, query: KpiQuery) -> pd.DataFrame:
 
     ``formation`` and ``label`` both hold the formation's title.
     """
-    started = (
-        select(SESSIONS.c.id)
-        .where(
-            date_in_period(SESSIONS.c.date_debut, query),
-            *formation_conditions(SESSIONS.c.formation_id, query),
-        )
-        .scalar_subquery()
-    )
-    attached = with_reached_rank(
-        select(APPLICATIONS.c.id, APPLICATIONS.c.statut, APPLICATIONS.c.session_id).where(
-            APPLICATIONS.c.session_id.in_(started)
-        ),
-        "attached",
+    with translate_errors():
+        facts = ready_facts(engine)
+    started = select(SESSIONS.c.id).where(
+        date_in_period(SESSIONS.c.date_debut, query),
+        *formation_conditions(SESSIONS.c.formation_id, query),
     )
     enrolled = (
-        select(
-            attached.c.session_id,
-            count_if(attached.c.reached_rank >= stage_rank("inscrite")).label("n"),
+        select(APPLICATIONS.c.session_id, func.count().label("n"))
+        .where(
+            APPLICATIONS.c.session_id.in_(started),
+            reached_stage("inscrite", APPLICATIONS, facts),
         )
-        .group_by(attached.c.session_id)
+        .group_by(APPLICATIONS.c.session_id)
         .subquery("enrolled")
     )
     stmt = (

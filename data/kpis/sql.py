@@ -1,20 +1,24 @@
 """SQL building blocks shared by the headline figures, breakdowns and drill-downs.
 
-Everything here builds SQLAlchemy Core expressions; nothing executes. The
-definitions of ``shared/kpi-definitions.md`` are encoded once here (stage
-ranks, the reached rank, period and formation filters, the placement
-window) and reused by every query of the package.
+Everything here builds SQLAlchemy Core expressions (only :func:`read_id_bounds`
+executes one small statement). The definitions of ``shared/kpi-definitions.md``
+are encoded once here (stage ranks, the reached rank, period and formation
+filters, the placement window) and reused by every query of the package.
+
+An application's event history is read through :func:`event_facts`: the
+dashboard's summary table when the database has it (``data.kpis.summary``),
+else the events themselves grouped per application; both give the same rows.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
-    Date,
+    Connection,
     Float,
     Select,
     Subquery,
@@ -33,7 +37,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from data.kpis.period import KpiQuery
 from data.labels import RANKS, UNRANKED
 from data.models import Base
-from data.sqlfuncs import add_months, epoch_seconds, local_date
+from data.sqlfuncs import add_months, add_months_to, epoch_seconds
 
 USERS: Table = Base.metadata.tables["users"]
 FORMATIONS: Table = Base.metadata.tables["formations"]
@@ -65,8 +69,25 @@ def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 def cents_sum(amount: ColumnElement[Any], condition: ColumnElement[bool] | None = None) -> Any:
     """Sum of a money column in integer cents (exact on SQLite's floats too)."""
-    cents = func.round(amount * 100)
-    return func.sum(cents if condition is None else case((condition, cents)))
+    return _cents_sum(amount if condition is None else case((condition, amount)))
+
+
+class _cents_sum(FunctionElement[Any]):  # noqa: N801 - reads as SQL
+    """``sum(amount) * 100`` on PostgreSQL (numeric: exact, one product per sum);
+    ``sum(round(amount * 100))`` on SQLite, whose money columns are floats."""
+
+    inherit_cache = True
+    name = "cents_sum"
+
+
+@compiles(_cents_sum, "postgresql")
+def _cents_sum_pg(element: _cents_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(sum({compiler.process(element.clauses, **kw)}) * 100)"
+
+
+@compiles(_cents_sum)
+def _cents_sum_default(element: _cents_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum(round(({compiler.process(element.clauses, **kw)}) * 100))"
 
 
 def money_from_cents(value: Any) -> Decimal:
@@ -201,7 +222,152 @@ def first_response_at() -> Any:
 
 def hours_between(earlier: ColumnElement[Any], later: ColumnElement[Any]) -> ColumnElement[float]:
     """``later - earlier`` in hours (float); NULL if either is NULL."""
-    return cast((epoch_seconds(later) - epoch_seconds(earlier)) / 3600.0, Float)
+    return _elapsed_hours(earlier, later)
+
+
+class _elapsed_hours(FunctionElement[float]):  # noqa: N801 - reads as SQL
+    """Hours from the first timestamp to the second, as a float.
+
+    PostgreSQL: ``date_part('epoch', later - earlier) / 3600`` (double
+    precision on the exact interval; ``EXTRACT`` would compute in numeric,
+    several times slower on a large cohort). Elsewhere: epoch seconds.
+    """
+
+    type = Float()
+    inherit_cache = True
+    name = "elapsed_hours"
+
+
+@compiles(_elapsed_hours, "postgresql")
+def _elapsed_hours_pg(element: _elapsed_hours, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(date_part('epoch', ({later}) - ({earlier})) / 3600.0)"
+
+
+@compiles(_elapsed_hours)
+def _elapsed_hours_default(element: _elapsed_hours, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = element.clauses
+    seconds = epoch_seconds(later) - epoch_seconds(earlier)
+    return compiler.process(cast(seconds / 3600.0, Float), **kw)
+
+
+# --- Event facts: from the summary table or from the events ------------------
+
+
+def statuses_ranked_at_least(rank: int) -> tuple[str, ...]:
+    """The statuses whose rank is ``rank`` or more (unknown statuses rank -1)."""
+    return tuple(status for status, value in RANKS.items() if value >= rank)
+
+
+def event_facts(facts: Table | None, ids: Select[Any] | None = None) -> Any:
+    """Per application with events: ``candidature_id``, ``max_event_rank`` (the
+    highest rank of its events' ``to_statut``) and ``first_response_at``.
+
+    ``facts`` is the dashboard's summary table (``data.kpis.summary``) when it
+    is available, else None: the same columns are then computed from the
+    events, only for the applications of ``ids`` when given.
+    """
+    if facts is not None:
+        return facts
+    stmt = select(
+        EVENTS.c.candidature_id,
+        func.max(rank_of(EVENTS.c.to_statut)).label("max_event_rank"),
+        first_response_at(),
+    ).group_by(EVENTS.c.candidature_id)
+    if ids is not None:
+        stmt = stmt.where(EVENTS.c.candidature_id.in_(ids))
+    return stmt.subquery("event_facts")
+
+
+def reached_stage(stage: str, application: Any, facts: Table | None) -> ColumnElement[bool]:
+    """Whether the application row ``application`` (with ``id`` and ``statut``)
+    reached ``stage``: its status ranks that high, or one of its events does.
+
+    The status is tested first, so the event history (or the summary) is
+    only looked up for the applications whose status ranks lower.
+    """
+    rank = stage_rank(stage)
+    statuses = statuses_ranked_at_least(rank)
+    if facts is not None:
+        by_events = (
+            select(facts.c.candidature_id)
+            .where(facts.c.candidature_id == application.c.id, facts.c.max_event_rank >= rank)
+            .exists()
+        )
+    else:
+        by_events = (
+            select(EVENTS.c.id)
+            .where(EVENTS.c.candidature_id == application.c.id, EVENTS.c.to_statut.in_(statuses))
+            .exists()
+        )
+    return or_(application.c.statut.in_(statuses), by_events)
+
+
+IdBounds = tuple[int, int] | None
+"""The lowest and highest id of the applications of a period (None: no bound)."""
+
+
+def cohort_conditions(query: KpiQuery) -> list[ColumnElement[bool]]:
+    """Cohort A: applications created in the period, with the formation filter."""
+    return [
+        ts_in_period(APPLICATIONS.c.created_at, query),
+        *formation_conditions(APPLICATIONS.c.formation_id, query),
+    ]
+
+
+def cohort_id_bounds(query: KpiQuery) -> Select[Any]:
+    """``(lowest, highest)`` application id of cohort A (NULLs when it is empty).
+
+    Ids grow with time, so a period's applications have neighbouring ids: the
+    summary is then read by a range of its primary key rather than in full.
+    Literal bounds (a separate statement) let the planner size that range.
+    """
+    shifted = APPLICATIONS.c.id + 0  # not answered by walking the primary key
+    return select(func.min(shifted), func.max(shifted)).where(*cohort_conditions(query))
+
+
+def cohort_facts(
+    query: KpiQuery, facts: Table | None, *columns: ColumnElement[Any], bounds: IdBounds = None
+) -> Select[Any]:
+    """One row per application of cohort A: its ``statut``, ``max_event_rank`` (NULL
+    without events), ``first_response_at`` and ``columns`` of ``candidatures``.
+
+    ``bounds`` (from :func:`cohort_id_bounds`) restricts both tables to that id
+    range: implied by the cohort and the join, it changes no result.
+    """
+    in_cohort = cohort_conditions(query)
+    ids = None if facts is not None else select(APPLICATIONS.c.id).where(*in_cohort)
+    known = event_facts(facts, ids)
+    join = known.c.candidature_id == APPLICATIONS.c.id
+    if facts is not None and bounds is not None:
+        # Both sides in id order over the same range: a merge join of two
+        # index-only scans (migration 0003's covering indexes).
+        join = and_(join, known.c.candidature_id.between(*bounds))
+        in_cohort.append(APPLICATIONS.c.id.between(*bounds))
+    return (
+        select(
+            APPLICATIONS.c.statut,
+            known.c.max_event_rank,
+            known.c.first_response_at,
+            *columns,
+        )
+        .select_from(APPLICATIONS.outerjoin(known, join))
+        .where(*in_cohort)
+    )
+
+
+def read_id_bounds(connection: Connection, query: KpiQuery, facts: Table | None) -> IdBounds:
+    """The id range of cohort A when the summary is read (one cheap statement)."""
+    if facts is None:
+        return None
+    lowest, highest = connection.execute(cohort_id_bounds(query)).one()
+    return None if lowest is None else (int(lowest), int(highest))
+
+
+def reached_rank_of(statut: str | None, max_event_rank: int | None) -> int:
+    """Python side of the reached rank, for rows grouped by (statut, max_event_rank)."""
+    status_rank = RANKS.get(statut, UNRANKED) if statut is not None else UNRANKED
+    return max(status_rank, UNRANKED if max_event_rank is None else int(max_event_rank))
 
 
 # --- Completions and placements ---------------------------------------------
@@ -237,65 +403,37 @@ def durable_placement() -> ColumnElement[bool]:
     )
 
 
-def placed_per_application(finished: CTE, *keys: ColumnElement[Any]) -> Select[Any]:
-    """One row per completed application of ``finished`` with a placement of its
-    applicant starting within 6 months of its session's end; ``durable`` 1/0."""
+def placements_in_window(query: KpiQuery, *keys: ColumnElement[Any]) -> Select[Any]:
+    """Completed applications of sessions ending in the period (with the formation
+    filter) joined to each placement of their applicant (of any application, or
+    none), not further training, starting between the session's ``date_fin`` and
+    6 months after it, both included: ``id`` (repeated per placement), ``keys``,
+    ``durable`` 1/0. Count ``DISTINCT id`` for the applications placed."""
     window = and_(
-        PLACEMENTS.c.user_id == finished.c.user_id,
+        PLACEMENTS.c.user_id == APPLICATIONS.c.user_id,
         PLACEMENTS.c.type_contrat != "formation",
-        PLACEMENTS.c.date_debut >= finished.c.date_fin,
-        PLACEMENTS.c.date_debut <= add_months(finished.c.date_fin, PLACEMENT_MONTHS),
+        PLACEMENTS.c.date_debut >= SESSIONS.c.date_fin,
+        PLACEMENTS.c.date_debut <= add_months(SESSIONS.c.date_fin, PLACEMENT_MONTHS),
     )
-    durable = func.max(case((durable_placement(), 1), else_=0))
     return (
-        select(finished.c.id, *keys, durable.label("durable"))
-        .join(PLACEMENTS, window)
-        .where(finished.c.statut == "terminee")
-        .group_by(finished.c.id, *keys)
+        select(
+            APPLICATIONS.c.id,
+            *keys,
+            case((durable_placement(), 1), else_=0).label("durable"),
+        )
+        .select_from(
+            APPLICATIONS.join(SESSIONS, SESSIONS.c.id == APPLICATIONS.c.session_id).join(
+                PLACEMENTS, window
+            )
+        )
+        .where(
+            APPLICATIONS.c.statut == "terminee",
+            date_in_period(SESSIONS.c.date_fin, query),
+            *formation_conditions(APPLICATIONS.c.formation_id, query),
+            # Implied by the window (date_fin is in the period): lets the
+            # placements be cut down to those dates before the join.
+            PLACEMENTS.c.date_debut >= query.start,
+            PLACEMENTS.c.date_debut
+            <= add_months_to(query.end - timedelta(days=1), PLACEMENT_MONTHS),
+        )
     )
-
-
-# --- Calendar buckets -------------------------------------------------------
-
-
-class week_start(FunctionElement[Any]):  # noqa: N801 - reads as SQL
-    """The Monday on or before a date (ISO week start)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "week_start"
-
-
-@compiles(week_start, "postgresql")
-def _week_start_pg(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
-    day = compiler.process(element.clauses, **kw)
-    return f"CAST(date_trunc('week', CAST({day} AS timestamp)) AS DATE)"
-
-
-@compiles(week_start, "sqlite")
-def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '-6 days', 'weekday 1')"
-
-
-class month_start(FunctionElement[Any]):  # noqa: N801 - reads as SQL
-    """The first day of a date's month."""
-
-    type = Date()
-    inherit_cache = True
-    name = "month_start"
-
-
-@compiles(month_start, "postgresql")
-def _month_start_pg(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
-    day = compiler.process(element.clauses, **kw)
-    return f"CAST(date_trunc('month', CAST({day} AS timestamp)) AS DATE)"
-
-
-@compiles(month_start, "sqlite")
-def _month_start_sqlite(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
-
-
-def local_day(column: ColumnElement[Any], query: KpiQuery) -> ColumnElement[Any]:
-    """The local calendar date of a timestamp column."""
-    return local_date(column, query.timezone)
