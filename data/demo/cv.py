@@ -47,7 +47,7 @@ def write_cv_files(upload_root: Path, owners: Iterable[CvOwner]) -> int:
 
 
 def _draw(path: Path, owner: CvOwner) -> None:
-    rng = random.Random(owner.path)  # noqa: S311 - demo content, not security
+    rng = random.Random(owner.path)  # demo content, not security
     canvas = Canvas(str(path), pagesize=A4, invariant=True)
     canvas.setTitle(f"CV {owner.prenom} {owner.nom}")
     y = A4[1] - 72

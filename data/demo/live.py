@@ -57,7 +57,7 @@ def run_live(
 ) -> None:
     """Adds applications and status changes every ``interval_seconds`` until
     ``stop`` is set or ``iterations`` ticks have run (forever by default)."""
-    rng = random.Random(seed)  # noqa: S311 - demo activity, not security
+    rng = random.Random(seed)  # demo activity, not security
     people = PeopleFactory(rng)
     stop = stop or threading.Event()
     staff = _staff(engine)
