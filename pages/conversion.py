@@ -3,7 +3,7 @@
 import streamlit as st
 
 from data.kpis import KpiQuery, KpiSet
-from reports.model import Column
+from reports.tables import FUNNEL, conversion_columns, funnel_stage
 from ui import cache_kpis, kpi_titles
 from ui import kpi_charts as charts
 from ui import kpi_widgets as w
@@ -25,26 +25,7 @@ CARDS = (
         help="Médiane du délai entre la réception d'une candidature et sa première prise en charge.",
     ),
 )  # fmt: skip
-# (KPI id, stage reached, label) from application to completion
-FUNNEL = (
-    ("applications", None, "Candidatures"),
-    ("reached_en_etude", "en_etude", "En étude"),
-    ("reached_entretien", "entretien", "Entretien"),
-    ("reached_admise", "admise", "Admises"),
-    ("reached_inscrite", "inscrite", "Inscrites"),
-    ("reached_terminee", "terminee", "Formation terminée"),
-)
 VIEWS = {"formation": "Par formation", "source": "Par source", "financement": "Par financement"}
-HEADERS = {"formation": "Formation", "source": "Source", "financement": "Financement"}
-
-
-def breakdown_columns(dimension: str) -> tuple[Column, ...]:
-    return (
-        Column("label", HEADERS[dimension]),
-        Column("applications", "Candidatures", "integer"),
-        Column("enrolments", "Inscriptions", "integer"),
-        Column("conversion_rate", "Taux de conversion", "percent"),
-    )
 
 
 def funnel(figures: KpiSet) -> None:
@@ -52,7 +33,7 @@ def funnel(figures: KpiSet) -> None:
         st.subheader("Entonnoir de conversion")
         empty_state(w.EMPTY_MESSAGE)
         return
-    stages = [(label, int(getattr(figures, kpi_id))) for kpi_id, _, label in FUNNEL]
+    stages = [(label, int(getattr(figures, kpi_id))) for kpi_id, label in FUNNEL]
     charts.funnel_chart(stages, kpi_titles.funnel(figures), key="conversion_funnel")
 
 
@@ -68,7 +49,7 @@ def breakdown(query: KpiQuery) -> None:
     charts.bar_chart(rows, "conversion_rate", kind="rate", name="Taux de conversion",
                 dimension=dimension, title=kpi_titles.conversion(rows, dimension),
                 key=f"conversion_{dimension}_chart")  # fmt: skip
-    w.table_block(rows, breakdown_columns(dimension), title=f"Conversion {VIEWS[dimension].lower()}",
+    w.table_block(rows, conversion_columns(dimension), title=f"Conversion {VIEWS[dimension].lower()}",
                   name=f"conversion-par-{dimension}", query=query, key=f"conversion_{dimension}")  # fmt: skip
 
 
@@ -78,7 +59,7 @@ def drilldown(query: KpiQuery) -> None:
     left, right = st.columns(2)
     with left:
         stage = w.choose(
-            "Étape atteinte", [("", "—"), *((s or "all", label) for _, s, label in FUNNEL)],
+            "Étape atteinte", [("", "—"), *((funnel_stage(i) or "all", label) for i, label in FUNNEL)],
             key="conversion_drill_stage",
         )  # fmt: skip
     with right:

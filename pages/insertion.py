@@ -5,6 +5,7 @@ import streamlit as st
 from data import formatting as fmt
 from data.kpis import KpiQuery, KpiSet
 from reports.model import Column
+from reports.tables import COMPLETION_COLUMNS, PLACEMENT_COLUMNS, SATISFACTION_COLUMNS
 from ui import cache_kpis, kpi_titles
 from ui import kpi_charts as charts
 from ui import kpi_widgets as w
@@ -21,26 +22,6 @@ VIEWS = {
     "satisfaction": "Satisfaction",
     "remplissage": "Remplissage des sessions",
 }
-PLACEMENT_COLUMNS = (
-    Column("label", "Formation"),
-    Column("cohort", "Parcours terminés", "integer"),
-    Column("placed", "En emploi à 6 mois", "integer"),
-    Column("placement_rate", "Taux d'insertion", "percent"),
-    Column("durable", "En emploi durable", "integer"),
-    Column("durable_rate", "Taux d'insertion durable", "percent"),
-)
-COMPLETION_COLUMNS = (
-    Column("label", "Formation"),
-    Column("completions", "Parcours terminés", "integer"),
-    Column("dropouts", "Abandons", "integer"),
-    Column("completion_rate", "Taux de réussite", "percent"),
-)
-SATISFACTION_COLUMNS = (
-    Column("label", "Formation"),
-    Column("evaluations", "Évaluations", "integer"),
-    Column("satisfaction_avg", "Note moyenne (sur 5)", "number"),
-    Column("satisfaction_rate", "Notes de 4 ou 5", "percent"),
-)
 SESSION_COLUMNS = (
     Column("session_id", "Session", "integer"),
     Column("formation", "Formation"),

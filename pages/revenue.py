@@ -4,6 +4,7 @@ import streamlit as st
 
 from data.kpis import KpiQuery
 from reports.model import Column
+from reports.tables import revenue_columns
 from ui import cache_kpis, kpi_titles
 from ui import kpi_charts as charts
 from ui import kpi_widgets as w
@@ -26,7 +27,6 @@ QUOTE_CARDS = (
     w.Card("quote_conversion_rate", "Taux d'acceptation des devis", "rate"),
 )
 VIEWS = {"month": "Par mois", "financeur": "Par financeur", "formation": "Par formation"}
-HEADERS = {"month": "Mois", "financeur": "Financeur", "formation": "Formation"}
 OVERDUE_COLUMNS = (
     Column("numero", "Facture"),
     Column("financeur", "Financeur"),
@@ -36,14 +36,6 @@ OVERDUE_COLUMNS = (
     Column("days_overdue", "Jours de retard", "integer"),
     Column("formation", "Formation"),
 )
-
-
-def breakdown_columns(dimension: str) -> tuple[Column, ...]:
-    return (
-        Column("label", HEADERS[dimension]),
-        Column("invoiced", "Facturé", "money"),
-        Column("collected", "Encaissé", "money"),
-    )
 
 
 def breakdown(query: KpiQuery) -> None:
@@ -57,7 +49,7 @@ def breakdown(query: KpiQuery) -> None:
         return
     charts.paired_bar_chart(rows, dimension=dimension, title=kpi_titles.revenue(rows, dimension),
                        key=f"revenue_{dimension}_chart")  # fmt: skip
-    w.table_block(rows, breakdown_columns(dimension), title=f"Chiffre d'affaires {VIEWS[dimension].lower()}",
+    w.table_block(rows, revenue_columns(dimension), title=f"Chiffre d'affaires {VIEWS[dimension].lower()}",
                   name=f"chiffre-affaires-par-{dimension}", query=query, key=f"revenue_{dimension}")  # fmt: skip
 
 

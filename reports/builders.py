@@ -53,6 +53,13 @@ from reports.model import (
     TableSpec,
 )
 from reports.queries import LIST_LIMIT, decisions_in_period, overdue_applications
+from reports.tables import (
+    FUNNEL,
+    PLACEMENT_COLUMNS,
+    QUALITY_COLUMNS,
+    conversion_columns,
+    revenue_columns,
+)
 
 TITLES = {
     "monthly": "Rapport mensuel de direction",
@@ -64,14 +71,6 @@ KIND_LABELS = {
     "weekly": "Rapport hebdomadaire du secrétariat",
     "qualiopi": "Résultats Qualiopi (par année)",
 }
-FUNNEL = (
-    ("applications", "Candidatures"),
-    ("reached_en_etude", "En étude"),
-    ("reached_entretien", "Entretien"),
-    ("reached_admise", "Admises"),
-    ("reached_inscrite", "Inscrites"),
-    ("reached_terminee", "Terminées"),
-)
 PROVISIONAL_NOTE = (
     "Taux d'insertion provisoires : la fenêtre de 6 mois après la fin de formation "
     "n'est pas encore close pour toute la cohorte."
@@ -161,39 +160,7 @@ def _trend_chart(trend: pd.DataFrame, weekly: bool) -> ChartSpec:
     )
 
 
-CONVERSION_COLUMNS = (
-    Column("label", "Formation"),
-    Column("applications", "Candidatures", "integer"),
-    Column("enrolments", "Inscriptions", "integer"),
-    Column("conversion_rate", "Taux de conversion", "percent"),
-)
-PLACEMENT_COLUMNS = (
-    Column("label", "Formation"),
-    Column("cohort", "Cohorte", "integer"),
-    Column("placed", "Insérés à 6 mois", "integer"),
-    Column("placement_rate", "Taux d'insertion", "percent"),
-    Column("durable", "Insertions durables", "integer"),
-    Column("durable_rate", "Taux d'insertion durable", "percent"),
-)
-QUALITY_COLUMNS = (
-    Column("label", "Formation"),
-    Column("completions", "Parcours terminés", "integer"),
-    Column("dropouts", "Abandons", "integer"),
-    Column("completion_rate", "Taux de réussite", "percent"),
-    Column("evaluations", "Évaluations", "integer"),
-    Column("satisfaction_avg", "Satisfaction (sur 5)", "number"),
-    Column("satisfaction_rate", "Taux de satisfaction", "percent"),
-)
-
-
 def _revenue_section(by_funder: pd.DataFrame, by_formation: pd.DataFrame) -> Section:
-    def money_columns(header: str) -> tuple[Column, ...]:
-        return (
-            Column("label", header),
-            Column("invoiced", "Facturé", "money"),
-            Column("collected", "Encaissé", "money"),
-        )
-
     chart = ChartSpec(
         "Chiffre d'affaires par financeur",
         "hbar",
@@ -210,13 +177,13 @@ def _revenue_section(by_funder: pd.DataFrame, by_formation: pd.DataFrame) -> Sec
         tables=(
             TableSpec(
                 "Chiffre d'affaires par financeur",
-                money_columns("Financeur"),
+                revenue_columns("financeur"),
                 by_funder,
                 sheet_name="CA par financeur",
             ),
             TableSpec(
                 "Chiffre d'affaires par formation",
-                money_columns("Formation"),
+                revenue_columns("formation"),
                 by_formation,
                 sheet_name="CA par formation",
             ),
@@ -317,7 +284,7 @@ def build_monthly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, o
         tables=(
             TableSpec(
                 "Conversion par formation",
-                CONVERSION_COLUMNS,
+                conversion_columns(),
                 data["conversion"],
                 sheet_name="Conversion par formation",
             ),
