@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,21 +90,21 @@ def live_database_url(pg_template: str, live_upload_root: Path) -> Iterator[str]
     _drop_database(make_url(url).database or "")
 
 
-@pytest.fixture(scope="session")
-def live_app(
-    live_database_url: str, live_upload_root: Path, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def _serve(
+    database_url: str, upload_root: Path, log_dir: Path, extra_env: dict[str, str]
 ) -> Iterator[LiveApp]:
-    """``streamlit run dashboard.py`` on a free port, against the demo-filled database."""
+    """``streamlit run dashboard.py`` on a free port with ``extra_env``, stopped on exit."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    upload_root = live_upload_root
+    log_path = log_dir / "streamlit.log"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")},
-        "DATABASE_URL": live_database_url,
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "SMTP_"))},
+        "DATABASE_URL": database_url,
         "COOKIE_KEY": LIVE_COOKIE_KEY,
         "UPLOAD_ROOT": str(upload_root),
-        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        "OUTBOX_DIR": str(log_dir / "outbox"),
+        **extra_env,
     }
     command = [
         sys.executable, "-m", "streamlit", "run", "dashboard.py",
@@ -114,13 +115,24 @@ def live_app(
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
     try:
         _wait_healthy(url, process, log_path)
-        yield LiveApp(url, live_database_url, upload_root, log_path)
+        yield LiveApp(url, database_url, upload_root, log_path)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_app(
+    live_database_url: str, live_upload_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
+    """``streamlit run dashboard.py`` on a free port, against the demo-filled database
+    (no SMTP: reports go to the local outbox)."""
+    log_dir = tmp_path_factory.mktemp("streamlit")
+    with _serve(live_database_url, live_upload_root, log_dir, {}) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -177,32 +189,11 @@ def live_app_smtp(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveApp]:
     """A second ``streamlit run`` on the same live database, sending to the SMTP sink."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit-smtp") / "streamlit.log"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "SMTP_"))},
-        "DATABASE_URL": live_database_url,
-        "COOKIE_KEY": LIVE_COOKIE_KEY,
-        "UPLOAD_ROOT": str(live_upload_root),
-        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox-smtp") / "outbox"),
+    smtp = {
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_sink_session.port),  # type: ignore[attr-defined]
         "SMTP_SECURITY": "none",
     }
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
-    try:
-        _wait_healthy(url, process, log_path)
-        yield LiveApp(url, live_database_url, live_upload_root, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    log_dir = tmp_path_factory.mktemp("streamlit-smtp")
+    with _serve(live_database_url, live_upload_root, log_dir, smtp) as app:
+        yield app

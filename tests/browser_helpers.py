@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from data.demo import DEMO_ACCOUNTS
+from data.settings import Settings
 
 PASSWORDS = {account.email: account.password for account in DEMO_ACCOUNTS}
 SIGNED_IN = "[data-testid='stSidebarNav'], [data-testid='stMetric']"
 ATTEMPTS = 3
+SESSION_COOKIE = Settings.model_fields["COOKIE_NAME"].default
 
 
 def wait_idle(page, settle_ms: int = 400) -> None:  # type: ignore[no-untyped-def]
@@ -54,3 +58,14 @@ def sign_in_if_asked(page, email: str) -> None:  # type: ignore[no-untyped-def]
     page.locator(f"[data-testid='stForm'], {SIGNED_IN}").first.wait_for(timeout=60_000)
     if page.get_by_test_id("stForm").count():
         sign_in(page, email)
+
+
+def wait_for_session_cookie(page, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the browser holds the session cookie, which the cookie component
+    writes shortly after sign-in: a reload before that asks to sign in again."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(c["name"] == SESSION_COOKIE for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no {SESSION_COOKIE} cookie {timeout_s:.0f} s after sign-in")

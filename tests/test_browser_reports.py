@@ -7,11 +7,10 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
-from data.demo.accounts import DEMO_ACCOUNTS
 from tests.browser import LiveApp, live_app_smtp, smtp_sink_session  # noqa: F401 - fixtures
+from tests.browser_helpers import sign_in, wait_for_session_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -21,21 +20,10 @@ SEND_TIMEOUT_SECONDS = 90
 
 
 def _sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    """Sign in through the form; a fresh, loaded server may redraw it once: try again."""
-    password = next(a.password for a in DEMO_ACCOUNTS if a.email == email)
-    logout = page.get_by_role("button", name="Se déconnecter")
-    for _attempt in range(3):
-        page.get_by_test_id("stForm").first.wait_for()
-        page.wait_for_timeout(1500)
-        page.get_by_label("Adresse e-mail").fill(email)
-        page.get_by_label("Mot de passe").fill(password)
-        page.get_by_role("button", name="Se connecter").click()
-        try:
-            logout.wait_for(timeout=20_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError("sign-in did not complete")
+    """Sign in, then wait for the session cookie: the test goes on by URL."""
+    sign_in(page, email)
+    page.get_by_role("button", name="Se déconnecter").wait_for()
+    wait_for_session_cookie(page)
 
 
 def _wait_for_message(sink, address: str) -> object:  # type: ignore[no-untyped-def]
