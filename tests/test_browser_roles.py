@@ -8,7 +8,7 @@ import pytest
 
 from data.demo.accounts import DEMO_ACCOUNTS
 from tests.browser import LiveApp
-from tests.browser_helpers import sign_in
+from tests.browser_helpers import sign_in, wait_for_session_cookie
 from tests.test_roles_app import ROLE_MAY
 from ui.navigation import PAGES
 
@@ -66,6 +66,7 @@ def test_a_forbidden_page_reached_by_url_does_not_render(live_app: LiveApp, page
     page.goto(f"{live_app.url}/equipe")
     _sign_in(page, ROLE_ACCOUNTS["secretariat"])
     page.get_by_role("button", name="Se déconnecter").wait_for()
+    wait_for_session_cookie(page)
     page.goto(f"{live_app.url}/equipe")
     page.get_by_role("button", name="Se déconnecter").wait_for()
     page.wait_for_timeout(1000)
@@ -78,7 +79,7 @@ def test_the_cookie_keeps_a_session_across_reloads_until_logout(live_app: LiveAp
     _sign_in(page, ROLE_ACCOUNTS["direction"])
     logout = page.get_by_role("button", name="Se déconnecter")
     logout.wait_for()
-    page.wait_for_timeout(1500)  # let the cookie component write the cookie
+    wait_for_session_cookie(page)
     page.reload()
     logout.wait_for()  # re-admitted by the cookie: the session is live
     logout.click()
@@ -88,3 +89,29 @@ def test_the_cookie_keeps_a_session_across_reloads_until_logout(live_app: LiveAp
     page.get_by_label("Adresse e-mail").wait_for()  # the cookie alone does not re-admit
     page.wait_for_timeout(1500)
     assert page.get_by_role("button", name="Se déconnecter").count() == 0
+
+
+def test_the_sign_in_screen_shows_no_menu_and_keeps_the_address_asked_for(
+    live_app: LiveApp, page, artifacts_dir: Path
+) -> None:
+    # A server's very first session resolves the address before any st.navigation
+    # call has declared the pages (Streamlit then says "Page not found"): open the
+    # app once first, as any earlier visitor would have.
+    page.goto(live_app.url)
+    page.get_by_label("Adresse e-mail").wait_for()
+    page.goto(f"{live_app.url}/journal-audit")
+    page.get_by_label("Adresse e-mail").wait_for()
+    page.wait_for_timeout(1000)
+    assert page.get_by_text("Page not found").count() == 0
+    page.screenshot(path=str(artifacts_dir / "sign-in.png"), full_page=True)
+    # No menu at all: neither ours nor Streamlit's list of the pages/ files.
+    assert page.get_by_test_id("stSidebarNav").count() == 0
+    assert page.get_by_text("signins", exact=True).count() == 0
+    _sign_in(page, ROLE_ACCOUNTS["admin"])
+    page.get_by_role("heading", name="Journal d'audit").wait_for()
+    assert page.url.endswith("/journal-audit")
+
+
+def test_an_unknown_address_still_offers_the_sign_in_form(live_app: LiveApp, page) -> None:
+    page.goto(f"{live_app.url}/nulle-part")
+    page.get_by_label("Adresse e-mail").wait_for()
