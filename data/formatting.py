@@ -34,6 +34,18 @@ def money(value: Number | None, *, decimals: int = 2) -> str:
     )
 
 
+def money_short(value: Number | None) -> str:
+    """A headline amount that fits a card: whole euros below a million (``123 457 €``),
+    then millions and billions with two decimals (``1,92 M€``, ``1,92 Md€``)."""
+    if value is None:
+        return MISSING
+    size = abs(Decimal(str(value)))
+    for scale, unit in ((Decimal(10) ** 9, "Md€"), (Decimal(10) ** 6, "M€")):
+        if size >= scale:
+            return f"{number(Decimal(str(value)) / scale, decimals=2)}{NBSP}{unit}"
+    return money(value, decimals=0)
+
+
 def number(value: Number | None, *, decimals: int = 0) -> str:
     """``1234`` → ``1 234``; ``3.14159, decimals=1`` → ``3,1``."""
     if value is None:

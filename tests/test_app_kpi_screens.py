@@ -220,6 +220,11 @@ def _metric(at: AppTest, label: str) -> str:
     return values[label]
 
 
+def _money_help(at: AppTest, label: str) -> str:
+    """The help of a money card, which carries the exact amount the card rounds."""
+    return next(m.help for m in at.metric if m.label == label)
+
+
 def _signed_in(engine: Engine) -> str:
     """A real server-side session of the seeded staff member (the sign-in gate's own hook:
     its token in st.session_state, as the login form leaves it)."""
@@ -288,8 +293,12 @@ def test_overview_cards_show_the_engine_figures_with_their_change(
     assert _metric(at, "Candidatures") == fmt.number(expected.applications)
     assert _metric(at, "Inscriptions") == fmt.number(expected.enrolments)
     assert _metric(at, "Taux de conversion") == fmt.percent(expected.conversion_rate)
-    assert _metric(at, "Chiffre d'affaires facturé") == fmt.money(expected.revenue_invoiced)
-    assert _metric(at, "Encaissements") == fmt.money(expected.revenue_collected)
+    assert _metric(at, "Chiffre d'affaires facturé") == fmt.money_short(expected.revenue_invoiced)
+    assert _metric(at, "Encaissements") == fmt.money_short(expected.revenue_collected)
+    assert (
+        _money_help(at, "Encaissements")
+        == f"Montant exact : {fmt.money(expected.revenue_collected)}."
+    )
     assert _metric(at, "Taux d'insertion à 6 mois") == fmt.percent(expected.placement_rate_6m)
     assert _metric(at, "Candidatures à traiter") == fmt.number(expected.backlog_new)
     assert _metric(at, "Dont en retard (> 48 h)") == fmt.number(expected.backlog_overdue)
@@ -331,7 +340,7 @@ def test_url_parameters_change_the_figures(
     expected = _expected(engine, preset, seeded.today, **filters)
     default = _expected(engine, "12-mois", seeded.today)
     assert _metric(at, "Candidatures") == fmt.number(expected.applications)
-    assert _metric(at, "Chiffre d'affaires facturé") == fmt.money(expected.revenue_invoiced)
+    assert _metric(at, "Chiffre d'affaires facturé") == fmt.money_short(expected.revenue_invoiced)
     assert expected.applications != default.applications
     assert not at.warning
 
@@ -476,7 +485,10 @@ def test_revenue_shows_money_by_funder_and_the_overdue_invoices(
     at = _run(engine, db_url, monkeypatch, "pages/revenue.py")
     query = _query("12-mois", seeded.today)
     expected = compute_kpis(engine, query)
-    assert _metric(at, "Créances échues") == fmt.money(expected.receivables_overdue)
+    assert _metric(at, "Créances échues") == fmt.money_short(expected.receivables_overdue)
+    assert _money_help(at, "Créances échues").endswith(
+        f"Montant exact : {fmt.money(expected.receivables_overdue)}."
+    )
     assert _metric(at, "Taux d'acceptation des devis") == fmt.percent(
         expected.quote_conversion_rate
     )
@@ -535,7 +547,8 @@ def test_insertion_rates_are_final_once_the_window_is_over(
         (10, 16, "count", "-6 (-37,5\u00a0%)"),
         (5, 0, "count", "+5"),
         (7, 7, "count", 0),
-        (Decimal("49380.00"), Decimal("29380.00"), "money", "+20\u00a0000,00\u00a0€ (+68,1\u00a0%)"),
+        (Decimal("49380.00"), Decimal("29380.00"), "money", "+20\u00a0000\u00a0€ (+68,1\u00a0%)"),
+        (Decimal("3250000.00"), Decimal("1000000.00"), "money", "+2,25\u00a0M€ (+225,0\u00a0%)"),
         (0.455, 0.593, "rate", "-13,8\u00a0pts"),
         (4.3, 4.0, "score", "+0,3"),
         (4.12, 4.14, "score", 0),

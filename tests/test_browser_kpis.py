@@ -105,13 +105,13 @@ def test_changing_the_period_changes_the_figures_and_the_url(
     assert year.applications != month.applications
     _open_overview(page, live_app)
     _wait_card(page, "Candidatures", fmt.number(year.applications))
-    _wait_card(page, "Chiffre d'affaires facturé", fmt.money(year.revenue_invoiced))
+    _wait_card(page, "Chiffre d'affaires facturé", fmt.money_short(year.revenue_invoiced))
     assert "periode=12-mois" in page.url
 
     _choose(page, "Période", "Mois dernier")
     page.wait_for_url(re.compile(r"periode=mois-dernier"), timeout=SETTLE_MS)
     _wait_card(page, "Candidatures", fmt.number(month.applications))
-    _wait_card(page, "Chiffre d'affaires facturé", fmt.money(month.revenue_invoiced))
+    _wait_card(page, "Chiffre d'affaires facturé", fmt.money_short(month.revenue_invoiced))
     _wait_card(page, "Taux de conversion", fmt.percent(month.conversion_rate))
     _settle(page)
     _screenshot(page, artifacts_dir / "kpi_overview_last_month.png")

@@ -124,7 +124,7 @@ def comparison_caption(query: KpiQuery, figures: Compared) -> None:
 
 def value_text(value: Any, kind: CardKind) -> str:
     if kind == "money":
-        return fmt.money(value)
+        return fmt.money_short(value)  # the exact amount is in the card's help
     if kind == "rate":
         return fmt.percent(value)
     if kind == "hours":
@@ -152,7 +152,7 @@ def delta_text(current: Any, previous: Any, kind: CardKind) -> str | int | None:
         shown = magnitude()
         # A change that rounds to nothing is no change (no red "-0,0" arrow).
         return f"{sign}{shown}" if any(c in "123456789" for c in shown) else 0
-    amount = fmt.money(size) if kind == "money" else fmt.number(size)
+    amount = fmt.money_short(size) if kind == "money" else fmt.number(size)
     if not previous:
         return f"{sign}{amount}"
     return f"{sign}{amount} ({sign}{fmt.percent(size / abs(Decimal(str(previous))))})"
@@ -182,6 +182,14 @@ def kpi_cards(
                 _kpi_card(card, figures)
 
 
+def card_help(card: Card, value: Any) -> str | None:
+    """The card's explanation; for an amount, also the exact figure the card rounds."""
+    if card.kind != "money" or value is None:
+        return card.help
+    exact = f"Montant exact : {fmt.money(value)}."
+    return f"{card.help} {exact}" if card.help else exact
+
+
 def _kpi_card(card: Card, figures: Compared) -> None:
     current = getattr(figures.current, card.kpi_id)
     previous = getattr(figures.previous, card.kpi_id) if card.compared else None
@@ -191,7 +199,7 @@ def _kpi_card(card: Card, figures: Compared) -> None:
         value_text(current, card.kind),
         delta=delta,
         delta_color="inverse" if card.lower_is_better else "normal",
-        help=card.help,
+        help=card_help(card, current),
     )
     if figures.year_before is not None and card.compared:
         yearly = delta_text(current, getattr(figures.year_before, card.kpi_id), card.kind)
