@@ -17,7 +17,7 @@ FUNNEL: tuple[tuple[str, str], ...] = (
     ("reached_entretien", "Entretien"),
     ("reached_admise", "Admises"),
     ("reached_inscrite", "Inscrites"),
-    ("reached_terminee", "Formation terminée"),
+    ("reached_terminee", "Terminées"),  # short: a PDF chart label holds ~15 characters
 )
 
 # The header of a breakdown's first column, per dimension of data.kpis.
