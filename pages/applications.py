@@ -72,12 +72,14 @@ def _first_row(titles: dict[int, str]) -> tuple[list[str], int | None, int | Non
         "Statuts (aucun : tous)",
         list(APPLICATION_STATUSES),
         format_func=STATUS_LABELS.__getitem__,
+        placeholder="Tous les statuts",
         key=f"{P}_f_statuses",
     )
     formation = top[1].selectbox(
         "Formation",
         [None, *titles],
         format_func=lambda v: "Toutes les formations" if v is None else titles[v],
+        placeholder="Toutes les formations",
         key=f"{P}_f_formation",
     )
     sessions: dict[int, str] = {}
@@ -91,6 +93,7 @@ def _first_row(titles: dict[int, str]) -> tuple[list[str], int | None, int | Non
         "Session",
         session_ids,
         format_func=lambda v: "Toutes les sessions" if v is None else sessions.get(v, f"n° {v}"),
+        placeholder="Toutes les sessions",
         key=f"{P}_f_session",
     )
     assignment = top[3].selectbox(
@@ -116,11 +119,12 @@ def _filter_bar(choices: tuple[triage.FormationChoice, ...]) -> triage.QueueFilt
         "Source",
         [None, *APPLICATION_SOURCES],
         format_func=lambda v: "Toutes" if v is None else SOURCE_LABELS[v],
+        placeholder="Toutes",
         key=f"{P}_f_source",
     )
     funding = cols[2].selectbox(
         "Financement", [None, *FUNDERS, triage.NO_FUNDING], format_func=_funding_label,
-        key=f"{P}_f_funding",
+        placeholder="Tous", key=f"{P}_f_funding",
     )  # fmt: skip
     start = cols[3].date_input("Reçues du", value=None, format="DD/MM/YYYY", key=f"{P}_f_from")
     end = cols[4].date_input("au", value=None, format="DD/MM/YYYY", key=f"{P}_f_to")
@@ -279,6 +283,7 @@ def _bulk_bar() -> None:
         "Sélection pour les actions groupées",
         list(labels),
         format_func=lambda i: labels.get(i, f"n° {i}"),
+        placeholder="Cochez des lignes du tableau ou choisissez ici",
         key=f"{P}_selected",
     )
     staff = options.cached_assignable_staff(settings.database_url)
@@ -324,12 +329,21 @@ with guarded(retry_key=f"{P}_retry"):
     open_ids: list[int | None] = [None, *labels]
     if ss.get(f"{P}_open") is not None and ss[f"{P}_open"] not in open_ids:
         open_ids.append(ss[f"{P}_open"])
+    # Streamlit finds a selectbox's value again by its label: a label that changes
+    # between runs (a file opened from a link, then listed with its applicant's
+    # name) made it return the label itself. Once shown, a label stays as it was.
+    shown = ss.setdefault(f"{P}_open_labels", {})
+    for application_id, text in labels.items():
+        shown.setdefault(application_id, text)
     opened = st.selectbox(
         "Ouvrir le dossier",
         open_ids,
-        format_func=lambda i: "—" if i is None else labels.get(i, f"n° {i}"),
+        format_func=lambda i: "—" if i is None else shown.setdefault(i, f"n° {i}"),
+        placeholder="—",
         key=f"{P}_open",
     )
+    if opened is not None and not isinstance(opened, int):
+        opened = None  # never a label where an id is expected
     wanted = triage.params_from_filters(filters, {c.id: c.slug for c in choices})
     tw.write_query_params(wanted | ({"dossier": str(opened)} if opened is not None else {}))
 

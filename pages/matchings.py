@@ -58,18 +58,21 @@ def _filter_bar(choices: matching.FilterOptions) -> matching.MatchFilters:
         "Statuts (aucun : tous)",
         list(MATCH_STATUSES),
         format_func=match_label,
+        placeholder="Tous les statuts",
         key=f"{P}_f_statuses",
     )
     formation = cols[1].selectbox(
         "Formation du candidat",
         [None, *formations],
         format_func=lambda v: "Toutes" if v is None else formations[v],
+        placeholder="Toutes",
         key=f"{P}_f_formation",
     )
     company = cols[2].selectbox(
         "Entreprise",
         company_ids,
         format_func=lambda v: "Toutes" if v is None else companies.get(v, f"Entreprise n° {v}"),
+        placeholder="Toutes",
         key=f"{P}_f_company",
     )
     offers = dict(matching.company_offers(engine, company)) if company is not None else {}
@@ -83,6 +86,7 @@ def _filter_bar(choices: matching.FilterOptions) -> matching.MatchFilters:
         "Offre",
         offer_ids,
         format_func=lambda v: "Toutes" if v is None else offers.get(v, f"Offre n° {v}"),
+        placeholder="Toutes",
         key=f"{P}_f_offer",
         help="Choisissez d'abord l'entreprise.",
     )
@@ -238,7 +242,11 @@ with guarded(retry_key=f"{P}_retry"):
             if kept != ss.get(f"{P}_selected", []):  # only when rows left the page
                 ss[f"{P}_selected"] = kept
             st.multiselect(
-                "Sélection", list(labels), format_func=labels.__getitem__, key=f"{P}_selected"
+                "Sélection",
+                list(labels),
+                format_func=labels.__getitem__,
+                placeholder="Choisissez des matchings",
+                key=f"{P}_selected",
             )
             bulk_cols = st.columns(2)
             bulk_cols[0].button(
@@ -262,6 +270,7 @@ with guarded(retry_key=f"{P}_retry"):
         "Examiner un matching",
         open_ids,
         format_func=lambda i: "—" if i is None else labels[i],
+        placeholder="—",
         key=f"{P}_open",
     )
     if opened is not None:

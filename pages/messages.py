@@ -122,6 +122,7 @@ with guarded(retry_key=f"{P}_retry"):
         "Ouvrir un message",
         choices,
         format_func=lambda i: "—" if i is None else labels[i],
+        placeholder="—",
         key=f"{P}_open",
     )
     if opened is not None:

@@ -201,6 +201,7 @@ def _actions(engine: Engine, actor: Actor, file: triage.ApplicationFile) -> None
             "Assigner à", choices, key=f"{P}_assignee_{file.id}",
             index=choices.index(file.assigned_to),
             format_func=lambda v: "Personne" if v is None else names.get(v, file.assignee or "?"),
+            placeholder="Personne",
         )  # fmt: skip
         st.button("Assigner", key=f"{P}_assign_apply", on_click=_assign, args=version)
     with cols[3]:
@@ -214,6 +215,7 @@ def _actions(engine: Engine, actor: Actor, file: triage.ApplicationFile) -> None
             "Session", session_choices, key=f"{P}_session_{file.id}",
             index=session_choices.index(file.session_id) if file.session_id in session_choices else 0,
             format_func=lambda v: "Aucune session" if v is None else labels[v],
+            placeholder="Aucune session",
         )  # fmt: skip
         st.button("Rattacher", key=f"{P}_session_apply", on_click=_attach, args=version)
     target = file.undo_target
