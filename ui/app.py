@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
 
 import streamlit as st
 
@@ -11,7 +10,7 @@ from data.errors import DashboardError
 from data.permissions import Actor
 from ui import session, state
 from ui.components import show_error
-from ui.navigation import PAGES, pages_for
+from ui.navigation import pages_for
 
 log = logging.getLogger(__name__)
 
@@ -24,25 +23,11 @@ def start() -> Actor:
         actor = session.gate()
     except DashboardError as exc:
         show_error(exc, retry_key="app_start_retry")
-        _stop_before_menu()
+        st.stop()
     except Exception as exc:  # noqa: BLE001 - never a traceback on screen
         show_error(exc, retry_key="app_start_retry")
-        _stop_before_menu()
-    if actor is None:  # the sign-in form is on screen
-        _stop_before_menu()
+        st.stop()
     return actor
-
-
-def _stop_before_menu() -> NoReturn:
-    """Stop the run with no menu on screen.
-
-    Every page is declared, hidden: without a call to ``st.navigation`` Streamlit
-    would list the files of ``pages/`` in the sidebar, and the address asked for
-    (``/equipe``, say) is kept for the run after sign-in.
-    """
-    pages = [st.Page(spec.path, title=spec.title, url_path=spec.url_path) for spec in PAGES]
-    st.navigation(pages, position="hidden")
-    st.stop()
 
 
 def navigation_for(actor: Actor) -> dict[str, list[st.Page]]:

@@ -31,8 +31,8 @@ def current_actor() -> Actor | None:
     return actor
 
 
-def gate() -> Actor | None:
-    """The signed-in actor; or None, the login form being on screen.
+def gate() -> Actor:
+    """The signed-in actor, or the login form and a stopped run.
 
     Outside demo mode the app refuses to start without a proper COOKIE_KEY
     (:class:`~data.errors.ConfigurationError`, shown by ``ui/app.start``).
@@ -41,7 +41,7 @@ def gate() -> Actor | None:
     auth.require_cookie_key(settings)
     actor = current_actor() or login_screen(settings, state.engine())
     if actor is None:
-        return None
+        st.stop()
     signed_in_sidebar(actor)
     return actor
 
