@@ -10,6 +10,7 @@ Without Chromium the browser tests skip, except under ``CI=true``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -152,9 +153,18 @@ def chromium_browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so ``page`` knows whether its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(chromium_browser: object) -> Iterator[object]:
-    """A fresh page (own cookies) in French, on the centre's time zone."""
+def page(chromium_browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh page (own cookies) in French, on the centre's time zone. When the test
+    fails, what the browser showed is saved under ``artifacts/failures/``."""
     context = chromium_browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": 1440, "height": 1000},
         locale="fr-FR",
@@ -164,6 +174,15 @@ def page(chromium_browser: object) -> Iterator[object]:
     context.set_default_timeout(30_000)
     new_page = context.new_page()
     yield new_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        failures = PROJECT_ROOT / "artifacts" / "failures"
+        failures.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
+        try:
+            new_page.screenshot(path=str(failures / f"{name}.png"), full_page=True)
+        except Exception as exc:  # noqa: BLE001 - a screenshot must not hide the failure
+            print(f"no failure screenshot: {exc}", file=sys.stderr)
     context.close()
 
 

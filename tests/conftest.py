@@ -29,6 +29,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     live_database_url,
     live_upload_root,
     page,
+    pytest_runtest_makereport,
 )
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -15,12 +15,11 @@ from data.models import Candidature, CandidatureEvent
 from data.owned import AuditLog
 from data.triage import assignable_staff
 from tests.browser import LiveApp
-from tests.browser_helpers import sign_in_if_asked
+from tests.browser_helpers import sign_in_if_asked, wait_for_session_cookie
 
 pytestmark = pytest.mark.browser
 
 SECRETARY = "secretariat@demo.cipfaro.fr"
-COOKIE_NAME = "cipfaro_dashboard"  # settings.COOKIE_NAME (default)
 
 
 @pytest.fixture
@@ -85,11 +84,7 @@ def _sign_in(page, live_app: LiveApp) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Se connecter").wait_for()
     sign_in_if_asked(page, SECRETARY)
     page.get_by_test_id("stSidebarNav").get_by_text("Candidatures").wait_for()
-    for _ in range(50):
-        if any(c["name"] == COOKIE_NAME for c in page.context.cookies()):
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError(f"no {COOKIE_NAME} cookie after signing in: {page.context.cookies()}")
+    wait_for_session_cookie(page)
 
 
 def test_secretary_triages_one_application(
