@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import ColumnElement, Connection, Engine, literal_column, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, literal_column, select, update
 
 from data import audit
 from data.db import translate_errors
@@ -81,22 +81,7 @@ def contact_messages(
     """Messages, untreated first (oldest waiting first), then treated (latest first)."""
     c = Contact
     searched = matches_search(_haystack(), search)
-    base = (
-        select(
-            c.id,
-            c.created_at,
-            c.nom,
-            c.email,
-            c.telephone,
-            c.sujet,
-            c.message,
-            c.traite_at,
-            User.prenom,
-            User.nom,
-        )
-        .outerjoin(User, User.id == c.traite_par)
-        .limit(limit)
-    )
+    base = _selected().limit(limit)
     if searched is not None:
         base = base.where(searched)
     untreated = base.where(c.traite_at.is_(None)).order_by(c.created_at, c.id)
@@ -110,6 +95,15 @@ def contact_messages(
     return tuple(_row(r) for r in rows)
 
 
+def _selected() -> Select[Any]:
+    """The columns of a :class:`ContactRow`, with the name of who treated the message."""
+    c = Contact
+    return select(
+        c.id, c.created_at, c.nom, c.email, c.telephone, c.sujet, c.message, c.traite_at,
+        User.prenom, User.nom,
+    ).outerjoin(User, User.id == c.traite_par)  # fmt: skip
+
+
 def _row(r: Any) -> ContactRow:
     by = None
     if r[7] is not None:
@@ -121,23 +115,7 @@ def _row(r: Any) -> ContactRow:
 
 
 def contact_message(engine: Engine, contact_id: int) -> ContactRow:
-    c = Contact
-    statement = (
-        select(
-            c.id,
-            c.created_at,
-            c.nom,
-            c.email,
-            c.telephone,
-            c.sujet,
-            c.message,
-            c.traite_at,
-            User.prenom,
-            User.nom,
-        )
-        .outerjoin(User, User.id == c.traite_par)
-        .where(c.id == contact_id)
-    )
+    statement = _selected().where(Contact.id == contact_id)
     with translate_errors(), engine.connect() as connection:
         row = connection.execute(statement).first()
     if row is None:
