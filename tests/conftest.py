@@ -64,13 +64,18 @@ def _drop_database(name: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def pg_template(worker_id: str) -> Iterator[str]:
-    """A template database: the contract schema plus our migrations, built once."""
+def require_postgresql() -> None:
+    """Skip a PostgreSQL test when no server answers; under ``CI=true``, fail it."""
     if PG_PROBLEM:
         if IN_CI:
             pytest.fail(f"CI=true et {PG_PROBLEM}")
         pytest.skip(PG_PROBLEM)
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    """A template database: the contract schema plus our migrations, built once."""
+    require_postgresql()
     name = f"cipfaro_tpl_{RUN_ID}_{worker_id}"
     with _admin_engine().connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

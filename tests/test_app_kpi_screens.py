@@ -1,8 +1,9 @@
 """The four KPI screens through AppTest, on a seeded database (SQLite and PostgreSQL).
 
-Every figure asserted here is computed independently in the test with the
-KPI engine (data.kpis) for the same period and formatted with
-data.formatting: the screens must show exactly those numbers.
+Every figure asserted here is computed in the test with the KPI engine
+(data.kpis, itself checked against an independent reference in test_kpis)
+for the same period and formatted with data.formatting: the screens must
+show exactly those numbers, for the period and filters they were given.
 """
 
 from __future__ import annotations
@@ -272,7 +273,10 @@ def _frame_with(at: AppTest, *columns: str) -> Any:
 
 
 def _delta(current: int, previous: int) -> str:
+    """The card's change, written out here from the screen's rule (not its code)."""
     difference = current - previous
+    if difference == 0:
+        return "0"  # no change: Streamlit's neutral delta, no arrow
     sign = "+" if difference > 0 else "-"
     share = f" ({sign}{fmt.percent(abs(difference) / previous)})" if previous else ""
     return f"{sign}{fmt.number(abs(difference))}{share}"

@@ -20,7 +20,7 @@ from data.kpis import KPI_IDS, KpiQuery, compute_kpis
 from data.kpis.summary import FACTS, STATE
 from data.schema import create_operational_tables
 from data.settings import PROJECT_ROOT, Settings
-from tests.conftest import PG_PROBLEM, _admin_engine, _drop_database, _url_for
+from tests.conftest import _admin_engine, _drop_database, _url_for, require_postgresql
 from tests.kpi_data import EDGE_SLUG, SeededDatabase, build_dataset, seeded_database
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
@@ -202,8 +202,7 @@ def operational_only_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'website.sqlite3'}"
         return
-    if PG_PROBLEM:
-        pytest.skip(PG_PROBLEM)
+    require_postgresql()
     name = f"cipfaro_ops_{uuid.uuid4().hex[:12]}"
     with _admin_engine().connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
