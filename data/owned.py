@@ -120,6 +120,9 @@ class ReportSchedule(OwnedBase):
     owner_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    # Due times are owed from here: set on creation, on resume and when the
+    # recurrence changes; not by an edit of the name, recipients or formats.
+    active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -30,6 +30,10 @@ from reports.periods import SCHEDULE_PERIODS
 
 CAPABILITY: Final = "schedules.write"
 ENTITY: Final = "dashboard_report_schedules"
+# The fields that decide the due times: changing one restarts what is owed.
+RECURRENCE_FIELDS: Final = frozenset(
+    {"frequency", "weekday", "monthday", "time_of_day", "timezone"}
+)
 FORMATS: Final[tuple[str, ...]] = ("pdf", "xlsx")
 FREQUENCIES: Final[tuple[str, ...]] = ("daily", "weekly", "monthly")
 FREQUENCY_LABELS: Final[dict[str, str]] = {
@@ -97,6 +101,7 @@ class ScheduleView:
     owner_id: int | None
     created_at: datetime
     updated_at: datetime
+    active_since: datetime  # due times before it are not owed (see ReportSchedule)
 
     def spec(self) -> ScheduleInput:
         fields = {name: getattr(self, name) for name in ScheduleInput.__dataclass_fields__}
@@ -248,6 +253,7 @@ def _view(row: Any) -> ScheduleView:
         owner_id=row.owner_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        active_since=row.active_since or row.created_at,
     )
 
 
@@ -297,7 +303,14 @@ def create_schedule(
         _check_formation(connection, clean.formation_slug)
         schedule_id = connection.execute(
             insert(ReportSchedule)
-            .values(**_stored(clean), paused=False, owner_id=actor.id, created_at=at, updated_at=at)
+            .values(
+                **_stored(clean),
+                paused=False,
+                owner_id=actor.id,
+                created_at=at,
+                updated_at=at,
+                active_since=at,
+            )
             .returning(ReportSchedule.id)
         ).scalar_one()
         audit.record(
@@ -341,11 +354,12 @@ def update_schedule(
     with translate_errors(), engine.begin() as connection:
         before = _load(connection, schedule_id)
         _check_formation(connection, clean.formation_slug)
-        _guarded_update(
-            connection, schedule_id, expected_updated_at, {**_stored(clean), "updated_at": at}
-        )
         old, new = _stored(before.spec()), _stored(clean)
         changes = {key: [old[key], new[key]] for key in new if old[key] != new[key]}
+        values: dict[str, Any] = {**new, "updated_at": at}
+        if RECURRENCE_FIELDS & changes.keys():
+            values["active_since"] = at  # the old recurrence's due times are not owed
+        _guarded_update(connection, schedule_id, expected_updated_at, values)
         audit.record(
             connection,
             actor=actor,
@@ -366,9 +380,10 @@ def _set_paused(
         before = _load(connection, schedule_id)
         if before.paused == paused:
             raise Conflict("Cette planification est déjà " + ("en pause." if paused else "active."))
-        _guarded_update(
-            connection, schedule_id, before.updated_at, {"paused": paused, "updated_at": at}
-        )
+        values: dict[str, Any] = {"paused": paused, "updated_at": at}
+        if not paused:
+            values["active_since"] = at  # nothing is owed for the time it was paused
+        _guarded_update(connection, schedule_id, before.updated_at, values)
         audit.record(
             connection,
             actor=actor,

@@ -154,7 +154,9 @@ def run_due(
         if stop is not None and stop.is_set():
             break
         after = max(
-            schedule.updated_at, anchors.get(schedule.id, schedule.updated_at), now - MAX_LOOKBACK
+            schedule.active_since,
+            anchors.get(schedule.id, schedule.active_since),
+            now - MAX_LOOKBACK,
         )
         try:
             outcomes, missed_here = _run_schedule(engine, settings, schedule, after, now, chosen)

@@ -218,6 +218,35 @@ def test_run_missed_within_grace_is_sent_late_once_older_ones_recorded_missed(
     )
 
 
+def test_editing_recipients_just_after_a_due_time_does_not_lose_that_run(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    created = schedule(engine, owner(engine))
+    edited = update_schedule(
+        engine, actor=owner(engine, "editor@cipfaro.fr"), schedule_id=created.id,
+        spec=replace(BASE, recipients=("a@cipfaro.fr",)), now=DUE + timedelta(seconds=10),
+    )  # fmt: skip
+    assert edited.active_since == created.active_since  # the recurrence did not change
+    run_due(engine, settings, DUE + timedelta(seconds=20))  # the tick after the edit
+    assert [(r.due_at, r.status) for r in runs(engine)] == [(DUE, "sent")]
+    assert len(smtp_sink.messages) == 1  # to the recipients as edited
+
+
+def test_a_new_recurrence_owes_nothing_before_it_was_set(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    created = schedule(engine, owner(engine), time_of_day="06:00")
+    changed_at = DUE - timedelta(minutes=30)  # 06:30: today's 06:00 has gone by
+    update_schedule(
+        engine, actor=owner(engine, "editor@cipfaro.fr"), schedule_id=created.id,
+        spec=replace(BASE, time_of_day="06:15"), now=changed_at,
+    )  # fmt: skip
+    run_due(engine, settings, changed_at + timedelta(minutes=1))
+    assert runs(engine) == []  # 06:15 today was before the change: not owed, not missed
+
+
 def test_grace_period_is_configurable(engine: Engine, smtp_sink: SmtpSink, tmp_path: Path) -> None:
     settings = mail_settings(tmp_path, smtp_sink, REPORT_GRACE_HOURS=1)
     schedule(engine, owner(engine))
