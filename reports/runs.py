@@ -541,13 +541,13 @@ def _interrupt(connection: Connection, runs: list[int], sending: list[int], now:
             .values(status="interrupted", last_error=INTERRUPTED_SENDING, updated_at=now)
         )
     if runs:
-        connection.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.run_id.in_(runs), ReportDelivery.status.in_(("pending", "sending"))
+        # A recipient caught mid-send may have received the message: say so.
+        for status, text in (("sending", INTERRUPTED_SENDING), ("pending", INTERRUPTED_PENDING)):
+            connection.execute(
+                update(ReportDelivery)
+                .where(ReportDelivery.run_id.in_(runs), ReportDelivery.status == status)
+                .values(status="interrupted", last_error=text, updated_at=now)
             )
-            .values(status="interrupted", last_error=INTERRUPTED_PENDING, updated_at=now)
-        )
         connection.execute(
             update(ReportRun)
             .where(ReportRun.id.in_(runs), ReportRun.status == "working")

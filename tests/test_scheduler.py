@@ -25,7 +25,7 @@ from data.settings import Settings, load_settings
 from reports.history import run_deliveries, run_files, run_history
 from reports.lease import SchedulerGuard, holder_is_dead
 from reports.manual import resend_failed, send_now
-from reports.runs import claim_run, recover
+from reports.runs import INTERRUPTED_PENDING, INTERRUPTED_SENDING, claim_run, recover
 from reports.schedules import (
     ScheduleInput,
     ScheduleView,
@@ -336,14 +336,34 @@ def test_run_stuck_working_past_the_timeout_becomes_interrupted(
 ) -> None:
     settings = mail_settings(tmp_path, smtp_sink)
     sched = schedule(engine, owner(engine))
-    # Another worker claimed the run, then died while building it.
-    claim_run(engine, schedule_id=sched.id, due_at=DUE, trigger="scheduled", now=DUE)
+    # Another worker claimed the run, then died while sending it to the first recipient.
+    run_id = claim_run(engine, schedule_id=sched.id, due_at=DUE, trigger="scheduled", now=DUE)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(ReportDelivery),
+            [
+                {"run_id": run_id, "recipient": "a@cipfaro.fr", "status": "sending", "attempts": 1,
+                 "updated_at": DUE},
+                {"run_id": run_id, "recipient": "b@cipfaro.fr", "status": "pending", "attempts": 0,
+                 "updated_at": DUE},
+            ],
+        )  # fmt: skip
     run_due(engine, settings, DUE + timedelta(minutes=10))
     assert [r.status for r in runs(engine)] == ["working"]
     run_due(engine, settings, DUE + timedelta(minutes=31))
     (run,) = runs(engine)
     assert run.status == "interrupted" and "interrompue" in run.error
     assert smtp_sink.messages == []
+    with engine.connect() as connection:
+        errors = dict(
+            connection.execute(
+                select(ReportDelivery.recipient, ReportDelivery.last_error).where(
+                    ReportDelivery.run_id == run_id
+                )
+            ).all()
+        )
+    # The one caught mid-send may have received it: never reported as "jamais envoyé".
+    assert errors == {"a@cipfaro.fr": INTERRUPTED_SENDING, "b@cipfaro.fr": INTERRUPTED_PENDING}
 
 
 def test_restart_shows_work_in_flight_as_interrupted_and_never_resends_it(
@@ -371,6 +391,16 @@ def test_restart_shows_work_in_flight_as_interrupted_and_never_resends_it(
         "a@cipfaro.fr": ("interrupted", 1),
         "b@cipfaro.fr": ("interrupted", 0),
     }
+    with engine.connect() as connection:
+        errors = dict(
+            connection.execute(
+                select(ReportDelivery.recipient, ReportDelivery.last_error).where(
+                    ReportDelivery.run_id == run_id
+                )
+            ).all()
+        )
+    assert errors["a@cipfaro.fr"] == INTERRUPTED_SENDING  # it may have arrived: check first
+    assert errors["b@cipfaro.fr"] == INTERRUPTED_PENDING  # never sent
     assert [r.status for r in runs(engine)] == ["interrupted"]
     assert smtp_sink.messages == []
     # A person resends: the run is built and sent to both (neither was ever accepted).
