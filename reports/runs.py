@@ -267,8 +267,10 @@ def execute_run(
     transport: Transport,
 ) -> RunOutcome:
     """Build, render and deliver a claimed run. A failure is recorded, never raised."""
-    period = schedule_period(schedule.period, due_at.astimezone(ZoneInfo(schedule.timezone)).date())
     try:
+        period = schedule_period(
+            schedule.period, due_at.astimezone(ZoneInfo(schedule.timezone)).date()
+        )
         final = prepare_run(
             engine,
             settings,

@@ -163,6 +163,9 @@ def run_due(
         except DashboardError as exc:  # the database went away mid-step: next tick retries
             log.error("schedule %s: %s", schedule.id, exc)
             continue
+        except Exception:  # one broken schedule must not hold back the others
+            log.exception("schedule %s: unexpected error, the others go on", schedule.id)
+            continue
         started += outcomes
         missed += missed_here
         if heartbeat is not None:

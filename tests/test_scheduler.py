@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from data.db import create_db_engine
 from data.models import Formation
-from data.owned import AuditLog, ReportDelivery, ReportRun
+from data.owned import AuditLog, ReportDelivery, ReportRun, ReportSchedule
 from data.permissions import Actor
 from data.settings import Settings, load_settings
 from reports.history import run_deliveries, run_files, run_history
@@ -245,6 +245,23 @@ def test_a_new_recurrence_owes_nothing_before_it_was_set(
     )  # fmt: skip
     run_due(engine, settings, changed_at + timedelta(minutes=1))
     assert runs(engine) == []  # 06:15 today was before the change: not owed, not missed
+
+
+def test_one_broken_schedule_does_not_hold_back_the_others(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    actor = owner(engine)
+    broken = schedule(engine, actor, name="A cassée")
+    schedule(engine, actor, name="B saine", recipients=("c@cipfaro.fr",))
+    with engine.begin() as connection:  # a zone that no longer exists, written by hand
+        connection.execute(
+            update(ReportSchedule)
+            .where(ReportSchedule.id == broken.id)
+            .values(timezone="Mars/Olympus_Mons")
+        )
+    run_due(engine, settings, DUE + timedelta(seconds=30))
+    assert [str(m["To"]) for m in smtp_sink.messages] == ["c@cipfaro.fr"]
 
 
 def test_grace_period_is_configurable(engine: Engine, smtp_sink: SmtpSink, tmp_path: Path) -> None:
