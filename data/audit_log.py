@@ -23,7 +23,25 @@ from data.text_search import matches_search, normalise_search
 DEFAULT_LIMIT: Final = 500
 OUTCOMES: Final = ("all", "success", "failure")
 
+# Every action code a dashboard write records (tests/test_audit_viewer checks none is missing).
 ACTION_LABELS: Final[dict[str, str]] = {
+    "candidature.move": "Changement de statut d'une candidature",
+    "candidature.refuse": "Refus d'une candidature",
+    "candidature.assign": "Assignation d'une candidature",
+    "candidature.session": "Rattachement à une session",
+    "candidature.undo": "Annulation d'un changement de statut",
+    "candidature.note": "Note de suivi",
+    "contact.treated": "Message marqué traité",
+    "contact.untreated": "Message remis à traiter",
+    "matching.decide": "Décision sur un matching",
+    "report_schedule.create": "Création d'une planification de rapport",
+    "report_schedule.update": "Modification d'une planification de rapport",
+    "report_schedule.pause": "Mise en pause d'une planification",
+    "report_schedule.resume": "Reprise d'une planification",
+    "report_schedule.delete": "Suppression d'une planification",
+    "report_run.send_now": "Envoi immédiat d'un rapport",
+    "report_run.resend": "Renvoi d'un rapport aux destinataires en échec",
+    "report_run.owner_alerted": "Alerte d'échec envoyée au responsable",
     "user.deactivate": "Désactivation d'un compte",
     "user.reactivate": "Réactivation d'un compte",
     "user.role_change": "Changement de rôle",
