@@ -17,7 +17,7 @@ from data.workflow import REFUSAL_REASONS
 from ui import cache_secretariat as options
 from ui import state
 from ui import triage_widgets as tw
-from ui.components import guarded
+from ui.components import as_plain, guarded
 from ui.session import require_page
 from ui.triage_file import file_panel
 
@@ -176,7 +176,7 @@ def _queue(filters: triage.QueueFilters) -> triage.QueuePage:
             after=cursors[-1] if cursors else None, with_total=True,
         )  # fmt: skip
     except InvalidInput as exc:  # a search too short to be served by an index
-        st.warning(exc.user_message, icon=":material/search_off:")
+        st.warning(as_plain(exc.user_message), icon=":material/search_off:")
         page = triage.QueuePage((), None, 0)
     ss[f"{P}_row_ids"] = [row.id for row in page.rows]
     ss[f"{P}_versions"] = {row.id: row.updated_at for row in page.rows}
@@ -317,7 +317,7 @@ with guarded(retry_key=f"{P}_retry"):
     choices = options.cached_formation_choices(settings.database_url)
     _seed_filters(choices)
     for notice in ss.pop(f"{P}_url_notices", ()):
-        st.warning(notice, icon=":material/link_off:")
+        st.warning(as_plain(notice), icon=":material/link_off:")
     filters = _filter_bar(choices)
     _queue(filters)
     if writer:

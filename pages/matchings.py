@@ -15,7 +15,7 @@ from data.workflow import MATCH_ACTION_LABELS, match_label, next_match_statuses
 from ui import cache_secretariat as options
 from ui import state
 from ui import triage_widgets as tw
-from ui.components import guarded
+from ui.components import as_plain, guarded
 from ui.session import require_page
 
 actor = require_page("pages/matchings.py")
@@ -208,7 +208,7 @@ with guarded(retry_key=f"{P}_retry"):
     choices = options.cached_match_filter_options(settings.database_url)
     _seed_filters(choices)
     for notice in ss.pop(f"{P}_url_notices", ()):
-        st.warning(notice, icon=":material/link_off:")
+        st.warning(as_plain(notice), icon=":material/link_off:")
     filters = _filter_bar(choices)
     tw.write_query_params(matching.params_from_filters(filters))
     signature = repr(filters)

@@ -159,3 +159,15 @@ def test_each_screen_renders_without_error(
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_test_id("stAlertContentError").count() == 0
     _screenshot(page, artifacts_dir / f"kpi_{name}.png")
+
+
+def test_a_crafted_link_in_the_address_shows_as_text_not_as_a_link(live_app: LiveApp, page) -> None:  # type: ignore[no-untyped-def]
+    _open_overview(page, live_app)
+    page.goto(f"{live_app.url}/?periode=perso&du=[x](http://e.vil)&au=2026-01-01")
+    # The notice shows on the first run only (the address is then rewritten): watch
+    # the page itself for the text as typed, with no link to the crafted address.
+    page.wait_for_function(
+        """() => document.body.innerText.includes("« [x](http")
+            && !document.querySelector("a[href*='e.vil']")""",
+        timeout=30_000,
+    )

@@ -17,6 +17,7 @@ from data.catalog import FormationOption
 from data.errors import InvalidInput
 from data.periods import DEFAULT_PRESET, PRESET_LABELS, Period, parse_day, preset_period
 from ui import cache, state
+from ui.components import as_plain
 
 ALL = "__all__"
 
@@ -85,7 +86,7 @@ def filter_bar(page_key: str) -> Filters:
     today = local_today()
     initial, notices = _from_url(options, today)
     for notice in notices:
-        st.warning(notice, icon=":material/link_off:")
+        st.warning(as_plain(notice), icon=":material/link_off:")
     presets = list(PRESET_LABELS)
     columns = st.columns([1.2, 1.6, 2, 1.4])
     preset = columns[0].selectbox(

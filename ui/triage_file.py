@@ -24,6 +24,7 @@ from data.workflow import REFUSAL_REASONS, REFUSED, needs_confirmation, next_sta
 from ui import cache_secretariat as options
 from ui import state
 from ui import triage_widgets as tw
+from ui.components import as_plain
 
 P = "triage"
 ss = st.session_state
@@ -92,7 +93,7 @@ def _cv(file: triage.ApplicationFile) -> None:
             application_id=file.id,
         )
     except DashboardError as exc:
-        st.info(exc.user_message, icon=":material/description:")
+        st.info(as_plain(exc.user_message), icon=":material/description:")
         return
     st.download_button(
         "Télécharger le CV",
