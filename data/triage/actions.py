@@ -31,6 +31,7 @@ from data.models import STAFF_ROLES, Candidature, CandidatureEvent, SessionForma
 from data.owned import TriageNote
 from data.permissions import Actor, can, require
 from data.settings import get_settings
+from data.triage.dossier import last_status_change_statement
 from data.workflow import (
     REFUSED,
     SEAT_STATUSES,
@@ -350,16 +351,9 @@ def undo_last_status_change(
     refusal clears ``motif_refus``.
     """
     require(actor, "triage.write")
-    e = CandidatureEvent
     with translate_errors(), engine.begin() as connection:
         current = _load(connection, application_id, expected_updated_at)
-        last = connection.execute(
-            select(e.from_statut, e.to_statut)
-            .where(e.candidature_id == application_id)
-            .where(e.from_statut.is_(None) | (e.from_statut != e.to_statut))
-            .order_by(e.changed_at.desc(), e.id.desc())
-            .limit(1)
-        ).first()
+        last = connection.execute(last_status_change_statement(application_id)).first()
         if last is None or last.to_statut != current.statut or not can_undo(*last):
             raise InvalidInput("Le dernier changement de statut ne peut pas être annulé.")
         target = last.from_statut

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from data.db import translate_errors
@@ -101,10 +102,12 @@ def _name(prenom: str | None, nom: str | None) -> str | None:
     return f"{prenom or ''} {nom or ''}".strip()
 
 
-def last_status_change(engine: Engine, application_id: int) -> StatusChange | None:
-    """The latest event that changed the status (assignment-only events are skipped)."""
+def last_status_change_statement(application_id: int) -> Select[Any]:
+    """The latest event that changed the status (assignment-only events are skipped):
+    ``from_statut, to_statut, changed_at`` and its author's names. The file's undo
+    button and the undo action both read it, so they always agree."""
     e = CandidatureEvent
-    statement = (
+    return (
         select(e.from_statut, e.to_statut, e.changed_at, Author.prenom, Author.nom)
         .outerjoin(Author, Author.id == e.changed_by)
         .where(e.candidature_id == application_id)
@@ -112,8 +115,12 @@ def last_status_change(engine: Engine, application_id: int) -> StatusChange | No
         .order_by(e.changed_at.desc(), e.id.desc())
         .limit(1)
     )
+
+
+def last_status_change(engine: Engine, application_id: int) -> StatusChange | None:
+    """The latest event that changed the status (assignment-only events are skipped)."""
     with translate_errors(), engine.connect() as connection:
-        row = connection.execute(statement).first()
+        row = connection.execute(last_status_change_statement(application_id)).first()
     if row is None:
         return None
     return StatusChange(row[0], row[1], row[2], _name(row[3], row[4]))
