@@ -354,7 +354,11 @@ def undo_last_status_change(
     with translate_errors(), engine.begin() as connection:
         current = _load(connection, application_id, expected_updated_at)
         last = connection.execute(last_status_change_statement(application_id)).first()
-        if last is None or last.to_statut != current.statut or not can_undo(*last):
+        if (
+            last is None
+            or last.to_statut != current.statut
+            or not can_undo(last.from_statut, last.to_statut)
+        ):
             raise InvalidInput("Le dernier changement de statut ne peut pas être annulé.")
         target = last.from_statut
         values: dict[str, Any] = {"statut": target}
