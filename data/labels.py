@@ -72,21 +72,6 @@ RANKS: Mapping[str, int] = MappingProxyType(
 
 UNRANKED = -1
 
-FUNNEL_STAGES: tuple[str, ...] = (
-    "nouvelle",
-    "en_etude",
-    "entretien",
-    "admise",
-    "inscrite",
-    "terminee",
-)
-"""The stages of the funnel, in order (``nouvelle`` = every application)."""
-
-
-def rank_of(status: str | None) -> int:
-    """The rank of a status; unknown or missing statuses rank -1."""
-    return RANKS.get(status, UNRANKED) if status is not None else UNRANKED
-
 
 def funder_label(code: str | None) -> str:
     """``"region"`` → ``"Région"``; ``None`` → ``"Non renseigné"``."""

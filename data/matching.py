@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, exists, func, select, tuple_, update
 from sqlalchemy.orm import aliased
 
@@ -155,9 +154,6 @@ class Breakdown:
 
     bars: tuple[tuple[str, float], ...]  # (label, percentage 0..100)
     facts: tuple[tuple[str, str], ...]  # (label, value as text)
-
-    def bars_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self.bars), columns=["critere", "valeur"])
 
 
 def _conditions(filters: MatchFilters) -> list[Any]:

@@ -8,7 +8,6 @@ raises :class:`ConfigurationError` with a one-line message naming the key.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -163,8 +162,3 @@ def load_settings(**overrides: object) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
     return load_settings()
-
-
-def environment_snapshot() -> dict[str, str]:
-    """The environment variables that are settings, for passing to a child process."""
-    return {name: os.environ[name] for name in Settings.model_fields if name in os.environ}

@@ -13,31 +13,11 @@ import statistics
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float, Text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
-
-
-class local_date(FunctionElement[date]):  # noqa: N801 - reads as SQL
-    """``local_date(timestamp_column, 'America/Guadeloupe')``: the calendar date in that zone."""
-
-    type = Date()
-    inherit_cache = True
-    name = "local_date"
-
-
-@compiles(local_date, "postgresql")
-def _local_date_pg(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
-    ts, tz = list(element.clauses)
-    return f"CAST(({compiler.process(ts, **kw)} AT TIME ZONE {compiler.process(tz, **kw)}) AS DATE)"
-
-
-@compiles(local_date, "sqlite")
-def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"cipfaro_local_date({compiler.process(element.clauses, **kw)})"
 
 
 class add_months(FunctionElement[date]):  # noqa: N801
@@ -114,12 +94,6 @@ def _parse_utc(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def _sqlite_local_date(value: str | None, tz_name: str) -> str | None:
-    if value is None:
-        return None
-    return _parse_utc(value).astimezone(ZoneInfo(tz_name)).date().isoformat()
-
-
 def _sqlite_add_months(value: str | None, months: int | None) -> str | None:
     if value is None or months is None:
         return None
@@ -144,7 +118,6 @@ class _Median:
 
 def register_sqlite_functions(connection: sqlite3.Connection) -> None:
     """Install the Python side of the constructs above on a SQLite connection."""
-    connection.create_function("cipfaro_local_date", 2, _sqlite_local_date, deterministic=True)
     connection.create_function("cipfaro_add_months", 2, _sqlite_add_months, deterministic=True)
     connection.create_function("cipfaro_epoch", 1, _sqlite_epoch, deterministic=True)
     connection.create_aggregate("cipfaro_median", 1, _Median)  # type: ignore[arg-type]

@@ -17,16 +17,6 @@ import pandas as pd
 
 # "id": a number shown without thousands separator (an application's N°).
 ColumnKind = Literal["money", "percent", "integer", "number", "date", "datetime", "text", "id"]
-COLUMN_KINDS: tuple[ColumnKind, ...] = (
-    "id",
-    "money",
-    "percent",
-    "integer",
-    "number",
-    "date",
-    "datetime",
-    "text",
-)
 ReportKind = Literal["monthly", "weekly", "qualiopi"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("monthly", "weekly", "qualiopi")
 

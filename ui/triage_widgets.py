@@ -17,7 +17,6 @@ import html
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -209,10 +208,6 @@ def write_query_params(wanted: Mapping[str, str]) -> None:
 
 def read_query_params() -> dict[str, str]:
     return {key: str(value) for key, value in st.query_params.to_dict().items()}
-
-
-def when(value: datetime | None, tz: ZoneInfo) -> str:
-    return fmt.timestamp(value, tz)
 
 
 def session_label(option: SessionOption) -> str:
