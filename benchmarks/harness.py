@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SAME_FIGURES = "same figures as the engine"
 
 
 @dataclass(frozen=True)
