@@ -216,8 +216,7 @@ def _selected_versions() -> list[tuple[int, datetime]]:
 def _store_bulk(result: triage.BulkResult) -> None:
     outcomes = [(o.application_id, o.ok, o.message) for o in result.outcomes]
     ss[f"{P}_bulk_outcomes"] = outcomes
-    kind = "success" if not result.failed else "warning"
-    tw.push_notice(P, kind, result.summary)
+    tw.push_bulk_summary(P, len(result.succeeded), len(result.failed), result.summary)
 
 
 def _bulk_action(
@@ -263,7 +262,7 @@ def _request_bulk(kind: str, acting: Actor) -> None:
     question, write = _bulk_action(kind, acting, items)
 
     def run() -> None:
-        result = tw.attempt(P, write, lambda _r: "Action groupée terminée.")
+        result = tw.attempt(P, write, lambda _r: None)  # the summary below says it all
         if isinstance(result, triage.Distribution):
             _store_bulk(result.result)
             tw.push_notice(P, "info", tw.distribution_text(result))

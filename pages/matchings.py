@@ -165,9 +165,9 @@ def _request_bulk(acting: Actor, decision: str) -> None:
         def bulk() -> None:
             result = matching.bulk_decide(eng, actor=acting, items=items, decision=decision)
             ss[f"{P}_bulk_outcomes"] = list(result.outcomes)
-            tw.push_notice(P, "success" if not result.failed else "warning", result.summary)
+            tw.push_bulk_summary(P, len(result.succeeded), len(result.failed), result.summary)
 
-        tw.attempt(P, bulk, lambda _r: "Décisions enregistrées.")
+        tw.attempt(P, bulk, lambda _r: None)  # the summary says it all
 
     title = f"{MATCH_ACTION_LABELS[decision]} {len(items)} matching(s) ?"
     lines = tuple(f"n° {item[0]}" for item in items[:20])

@@ -286,3 +286,19 @@ def test_messages_end_to_end(engine: Engine, seeded: dict[str, Any]) -> None:
         "contact.treated",
         "contact.untreated",
     ]
+
+
+def test_a_bulk_action_where_every_row_fails_says_nothing_was_done(
+    engine: Engine, seeded: dict[str, Any]
+) -> None:
+    admise = seeded["apps"]["admise"]  # "en étude" is not a move an admitted file can make
+    at = _page(engine, "pages/applications.py")
+    at.multiselect(key="triage_selected").set_value([admise])
+    at.button(key="triage_bulk_study").click().run()
+    at.button(key="triage_confirm").click().run()
+    assert not at.exception
+    headlines = [e.value for e in at.error]
+    assert "Action non effectuée." in headlines
+    assert "0 réussie(s), 1 en échec." in _notices(at)
+    assert not [s.value for s in at.success]  # no "Enregistré." beside the failure
+    assert td.current(engine, admise).statut == "admise"

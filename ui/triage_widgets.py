@@ -59,8 +59,9 @@ def show_notices(prefix: str) -> None:
         box.text(message)
 
 
-def attempt(prefix: str, action: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
-    """Run a write; queue a success notice (``describe(result)``) or the error's message."""
+def attempt(prefix: str, action: Callable[[], Any], describe: Callable[[Any], str | None]) -> Any:
+    """Run a write; queue a success notice (``describe(result)``, none when it gives
+    None) or the error's message."""
     try:
         result = action()
     except DashboardError as exc:
@@ -71,10 +72,19 @@ def attempt(prefix: str, action: Callable[[], Any], describe: Callable[[Any], st
         push_notice(prefix, "error", GENERIC_ERROR)
         return None
     warning = getattr(result, "warning", None)
-    push_notice(prefix, "success", describe(result))
+    described = describe(result)
+    if described is not None:
+        push_notice(prefix, "success", described)
     if warning:
         push_notice(prefix, "warning", warning)
     return result
+
+
+def push_bulk_summary(prefix: str, succeeded: int, failed: int, summary: str) -> None:
+    """One notice for a bulk action, headed by what happened: all done, some rows
+    refused, or nothing done."""
+    kind = "success" if not failed else ("warning" if succeeded else "error")
+    push_notice(prefix, kind, summary)
 
 
 # --- Confirmation dialog ---------------------------------------------------------
