@@ -289,7 +289,11 @@ def _bulk_bar() -> None:
     names = {s.id: s.name for s in staff}
     cols = st.columns(4)
     cols[0].selectbox(
-        "Assigner à", list(names), format_func=names.__getitem__, key=f"{P}_bulk_assignee"
+        "Assigner à",
+        list(names),
+        format_func=names.__getitem__,
+        key=f"{P}_bulk_assignee",
+        placeholder="Personne à qui assigner" if names else "Aucun membre actif à qui assigner",
     )
 
     def bulk_button(column: Any, label: str, kind: str, key: str) -> None:

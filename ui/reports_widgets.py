@@ -179,7 +179,8 @@ def schedule_form(view: ScheduleView | None, settings: Settings) -> ScheduleInpu
             kind = _select("Rapport", list(KIND_LABELS), spec.kind, KIND_LABELS, f"{k}_kind")
             formats = st.multiselect(
                 "Formats", list(FORMATS), default=list(spec.formats),
-                format_func=FORMAT_LABELS.__getitem__, key=f"{k}_formats",
+                format_func=FORMAT_LABELS.__getitem__, placeholder="Choisissez PDF, Excel ou les deux",
+                key=f"{k}_formats",
             )  # fmt: skip
             period = _select("Période couverte", list(SCHEDULE_PERIODS), spec.period, PERIOD_LABELS, f"{k}_period")  # fmt: skip
             formation = formation_choice("Formation", f"{k}_formation", spec.formation_slug)
