@@ -9,6 +9,7 @@ local outbox, the default when ``SMTP_HOST`` is not set.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import ssl
@@ -43,6 +44,15 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+class DeliveryUncertain(Exception):
+    """The connection was lost while the message was being handed over: the server
+    may have accepted it. Never retried automatically (it could arrive twice)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -218,13 +228,24 @@ class SmtpTransport:
         return smtp
 
     def send(self, message: EmailMessage) -> str:
-        try:
-            with self._connect() as smtp:
-                if self.user:
-                    smtp.login(self.user, self.password or "")
-                refused = smtp.send_message(message)
+        try:  # nothing handed over yet: any failure here is safe to retry
+            smtp = self._connect()
+            if self.user:
+                smtp.login(self.user, self.password or "")
         except (smtplib.SMTPException, OSError) as exc:
             raise _classify(exc, self.where) from exc
+        try:
+            refused = smtp.send_message(message)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+            raise _classify(exc, self.where) from exc  # a definite answer: not accepted
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryUncertain(
+                f"connexion perdue pendant l'envoi à {self.where} "
+                f"({type(exc).__name__}) : le message a peut-être été reçu"
+            ) from exc
+        finally:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.quit()  # after acceptance, a failing goodbye changes nothing
         if refused:  # only when some of several recipients were refused
             raise _classify(smtplib.SMTPRecipientsRefused(refused), self.where)
         return f"accepté par {self.where}"

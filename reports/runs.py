@@ -47,6 +47,7 @@ from reports.alerts import RUN_ENTITY, owner_alert
 from reports.builders import build_report
 from reports.mail import (
     DeliveryError,
+    DeliveryUncertain,
     MailContent,
     ReportFile,
     Transport,
@@ -361,6 +362,17 @@ def _after_send(
             "delivery %s to %s: %s (%s)", delivery.id, delivery.recipient, status, exc.message
         )
         return status
+    except DeliveryUncertain as exc:  # may have arrived: a person checks, never a blind retry
+        log.warning("delivery %s to %s: %s", delivery.id, delivery.recipient, exc.message)
+        with translate_errors(), engine.begin() as connection:
+            _mark(
+                connection,
+                delivery.id,
+                status="interrupted",
+                updated_at=now,
+                last_error=f"{INTERRUPTED_SENDING} ({exc.message})"[:1000],
+            )
+        return "interrupted"
     except Exception as exc:
         log.exception("delivery %s: unexpected error while sending", delivery.id)
         with translate_errors(), engine.begin() as connection:

@@ -8,6 +8,7 @@ crashes and restarts, time zones. The email goes to a real SMTP server
 from __future__ import annotations
 
 import email.header
+import socket
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -298,6 +299,63 @@ def test_smtp_down_retries_after_1_5_15_minutes_then_fails_and_tells_owner_once(
     assert "injoignable" in delivery.last_error
     assert (run.status, run.finished_at) == ("failed", t0 + timedelta(minutes=21))
     assert alerts(engine) == 1  # told once (the alert itself could not be delivered either)
+
+
+class DropsAfterData:
+    """A real SMTP server on localhost that reads a whole message, then closes the
+    connection without its "250 accepted": the sender cannot know if it arrived."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.messages = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rb") as lines:
+                connection.sendall(b"220 test ESMTP\r\n")
+                for line in lines:
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        connection.sendall(b"354 go ahead\r\n")
+                        for body in lines:
+                            if body == b".\r\n":
+                                break
+                        self.messages += 1
+                        break  # the whole message was read: hang up without answering
+                    reply = b"250-test\r\n250 8BITMIME\r\n" if verb == b"EHLO" else b"250 ok\r\n"
+                    connection.sendall(reply)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_connection_lost_after_the_message_is_never_resent_blindly(
+    engine: Engine, tmp_path: Path
+) -> None:
+    server = DropsAfterData()
+    try:
+        settings = mail_settings(
+            tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_SECURITY="none"
+        )
+        schedule(engine, owner(engine), recipients=("a@cipfaro.fr",))
+        run_due(engine, settings, DUE + timedelta(seconds=10))
+        for minutes in (2, 10, 30):  # later ticks: no retry of an uncertain send
+            run_due(engine, settings, DUE + timedelta(minutes=minutes))
+    finally:
+        server.close()
+    (run,) = runs(engine)
+    assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("interrupted", 1)}
+    assert server.messages == 1  # handed over once, never again
+    with engine.connect() as connection:
+        error = connection.execute(select(ReportDelivery.last_error)).scalar_one()
+    assert error.startswith(INTERRUPTED_SENDING) and "peut-être été reçu" in error
 
 
 def test_smtp_back_before_the_last_retry_delivers_without_alert(
