@@ -103,12 +103,41 @@ def hours(value: Number | None) -> str:
     return f"{days}{NBSP}j {rest}{NBSP}h" if rest else f"{days}{NBSP}j"
 
 
+def elapsed(seconds: Number | None) -> str:
+    """A short duration: ``45 s``, ``12 min``, ``3,5 h``, ``2 j 3 h``."""
+    if seconds is None:
+        return MISSING
+    total = max(float(seconds), 0.0)
+    if total < 60:
+        return f"{round(total)}{NBSP}s"
+    if total < 3600:
+        return f"{round(total / 60)}{NBSP}min"
+    return hours(total / 3600)
+
+
 MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def month_label(value: date) -> str:
     """``novembre 2026``."""
     return f"{MONTHS[value.month - 1]} {value.year}"
+
+
+def count_of(value: Number, singular: str, plural: str | None = None) -> str:
+    """``1 offre``, ``2 offres``, ``1 234 offres``: French agreement (0 and 1 take the
+    singular); ``plural`` when it is not the singular plus "s"."""
+    word = singular if abs(float(value)) < 2 else (plural or f"{singular}s")
+    return f"{number(value)}{NBSP}{word}"

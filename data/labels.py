@@ -2,7 +2,7 @@
 
 Screens, reports and the KPI engine all take their labels from here, so a
 code is spelt the same way everywhere. The stage ranks of the KPI
-definitions (``shared/kpi-definitions.md``, "Application stages") live here
+definitions (``contract/kpi-definitions.md``, "Application stages") live here
 too: they are the one place an application's progress is measured.
 """
 
@@ -94,42 +94,29 @@ def _label(labels: Mapping[str, str], code: str | None) -> str:
     return labels.get(code, code)
 
 
-KPI_LABELS: Mapping[str, str] = MappingProxyType(
+# The time zones this centre uses, offered first (the rest of the IANA list
+# follows, each shown as "Autre : <name>").
+CENTRE_TIMEZONES: Mapping[str, str] = MappingProxyType(
     {
-        "applications": "Candidatures",
-        "reached_en_etude": "Passées en étude",
-        "reached_entretien": "Passées en entretien",
-        "reached_admise": "Admises",
-        "reached_inscrite": "Inscrites",
-        "reached_terminee": "Formations terminées",
-        "enrolments": "Inscriptions",
-        "conversion_rate": "Taux de conversion",
-        "refusal_rate": "Taux de refus",
-        "median_first_response_hours": "Délai médian de première réponse",
-        "backlog_new": "Candidatures à traiter",
-        "backlog_overdue": "Candidatures en retard de traitement",
-        "revenue_invoiced": "Chiffre d'affaires facturé",
-        "revenue_collected": "Encaissements",
-        "receivables_overdue": "Créances échues",
-        "quotes_sent": "Devis envoyés",
-        "quotes_accepted": "Devis acceptés",
-        "quote_conversion_rate": "Taux d'acceptation des devis",
-        "sessions_started": "Sessions démarrées",
-        "fill_rate": "Taux de remplissage",
-        "completions": "Parcours terminés",
-        "dropouts": "Abandons",
-        "completion_rate": "Taux de réussite",
-        "placement_cohort": "Cohorte d'insertion",
-        "placed_6m": "Insérés à 6 mois",
-        "placement_rate_6m": "Taux d'insertion à 6 mois",
-        "durable_placement_rate_6m": "Taux d'insertion durable à 6 mois",
-        "placement_window_complete": "Taux d'insertion définitifs",
-        "satisfaction_avg": "Satisfaction moyenne (sur 5)",
-        "satisfaction_rate": "Taux de satisfaction",
-        "matches_proposed": "Rapprochements proposés",
-        "matches_validated": "Rapprochements validés",
-        "match_hires": "Embauches par rapprochement",
-        "offers_open": "Offres d'emploi ouvertes",
+        "America/Guadeloupe": "Guadeloupe",
+        "Europe/Paris": "Paris",
+        "America/Martinique": "Martinique",
+        "America/Cayenne": "Guyane",
+        "UTC": "UTC",
     }
 )
-"""French name of every KPI id (``data.kpis.KPI_IDS``)."""
+
+
+def timezone_choice_label(zone: str) -> str:
+    """How a zone reads in a list: ``Guadeloupe``, or ``Autre : Asia/Tokyo``."""
+    return CENTRE_TIMEZONES.get(zone, f"Autre : {zone}")
+
+
+def timezone_clause(zone: str) -> str:
+    """What follows a time so it says its zone: ``heure de Guadeloupe``, ``UTC``,
+    ``fuseau Asia/Tokyo``."""
+    if zone == "UTC":
+        return "UTC"
+    if zone in CENTRE_TIMEZONES:
+        return f"heure de {CENTRE_TIMEZONES[zone]}"
+    return f"fuseau {zone}"

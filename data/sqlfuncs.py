@@ -129,9 +129,23 @@ def register_sqlite_functions(connection: sqlite3.Connection) -> None:
 # Letters that do not decompose into a base letter and accents (as PostgreSQL's
 # unaccent rules spell them).
 _FOLD_SPECIAL = str.maketrans(
-    {"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss", "Ø": "O", "ø": "o",
-     "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "ı": "i"}
-)  # fmt: skip
+    {
+        "Œ": "OE",
+        "œ": "oe",
+        "Æ": "AE",
+        "æ": "ae",
+        "ß": "ss",
+        "Ø": "O",
+        "ø": "o",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "ı": "i",
+    }
+)
 
 
 class fold_text(FunctionElement[str]):  # noqa: N801

@@ -451,19 +451,29 @@ def add_edge_cases(builder: DataBuilder, dataset: Dataset) -> None:
     edge["refused_after_interview"] = b.application(
         formation_id=fid,
         created_at=t0,
-        path=[("en_etude", t0 + timedelta(hours=5)), ("entretien", t0 + timedelta(days=4)),
-              ("refusee", t0 + timedelta(days=9))],
-    )  # fmt: skip
+        path=[
+            ("en_etude", t0 + timedelta(hours=5)),
+            ("entretien", t0 + timedelta(days=4)),
+            ("refusee", t0 + timedelta(days=9)),
+        ],
+    )
     edge["withdrew_after_admission"] = b.application(
         formation_id=fid,
         created_at=t0 + timedelta(days=1),
-        path=[("en_etude", t0 + timedelta(days=1, hours=30)), ("entretien", t0 + timedelta(days=6)),
-              ("admise", t0 + timedelta(days=8)), ("desistement", t0 + timedelta(days=15))],
-    )  # fmt: skip
+        path=[
+            ("en_etude", t0 + timedelta(days=1, hours=30)),
+            ("entretien", t0 + timedelta(days=6)),
+            ("admise", t0 + timedelta(days=8)),
+            ("desistement", t0 + timedelta(days=15)),
+        ],
+    )
     edge["legacy_enrolled"] = b.application(
-        formation_id=fid, created_at=t0 + timedelta(days=2), statut="inscrite", with_events=False,
+        formation_id=fid,
+        created_at=t0 + timedelta(days=2),
+        statut="inscrite",
+        with_events=False,
         session_id=summer,
-    )  # fmt: skip
+    )
     legacy_events = b.application(formation_id=fid, created_at=t0 + timedelta(days=3))
     b.event(legacy_events, "nouvelle", "archivee", t0 + timedelta(days=3, hours=2))
     b.event(legacy_events, "archivee", "transmise", t0 + timedelta(days=4))
@@ -517,28 +527,42 @@ def _edge_outcomes(
 def _edge_money(b: DataBuilder, edge: dict[str, int], fid: int) -> None:
     payer = b.application(formation_id=fid, created_at=utc(2026, 5, 2, 15, 0), financement="region")
     edge["cancelled_invoice"] = b.invoice(
-        montant=Decimal("1234.56"), date_emission=date(2026, 6, 1), candidature_id=payer,
+        montant=Decimal("1234.56"),
+        date_emission=date(2026, 6, 1),
+        candidature_id=payer,
         statut="annulee",
-    )  # fmt: skip
+    )
     edge["paid_next_period"] = b.invoice(
-        montant=Decimal("2500.10"), date_emission=date(2026, 6, 20), candidature_id=payer,
-        statut="payee", date_paiement=date(2026, 7, 10), financeur="region",
-    )  # fmt: skip
+        montant=Decimal("2500.10"),
+        date_emission=date(2026, 6, 20),
+        candidature_id=payer,
+        statut="payee",
+        date_paiement=date(2026, 7, 10),
+        financeur="region",
+    )
     edge["overdue_invoice"] = b.invoice(
-        montant=Decimal("800.05"), date_emission=date(2027, 2, 1), candidature_id=payer,
+        montant=Decimal("800.05"),
+        date_emission=date(2027, 2, 1),
+        candidature_id=payer,
         date_echeance=date(2027, 4, 14),
-    )  # fmt: skip
+    )
     edge["due_today_invoice"] = b.invoice(
-        montant=Decimal("99.99"), date_emission=date(2027, 3, 1), candidature_id=payer,
+        montant=Decimal("99.99"),
+        date_emission=date(2027, 3, 1),
+        candidature_id=payer,
         date_echeance=date(2027, 4, 15),
-    )  # fmt: skip
+    )
     company = b.company("Client")
     quote = b.quote(fid, sent_at=utc(2026, 4, 1, 3, 0), statut="accepte", company_id=company)
     edge["quote_march_31_local"] = quote
     edge["quote_invoice"] = b.invoice(
-        montant=Decimal("9000.00"), date_emission=date(2026, 4, 10), devis_id=quote,
-        statut="payee", date_paiement=date(2026, 5, 10), financeur="opco",
-    )  # fmt: skip
+        montant=Decimal("9000.00"),
+        date_emission=date(2026, 4, 10),
+        devis_id=quote,
+        statut="payee",
+        date_paiement=date(2026, 5, 10),
+        financeur="opco",
+    )
 
 
 def _edge_backlog(b: DataBuilder, edge: dict[str, int], fid: int) -> None:

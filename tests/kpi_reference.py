@@ -1,4 +1,4 @@
-"""A pure-Python reading of ``shared/kpi-definitions.md``, for the tests.
+"""A pure-Python reading of ``contract/kpi-definitions.md``, for the tests.
 
 Written independently from ``data.kpis``: it reads every row of the tables
 with plain SELECTs and applies each definition literally, in Python (local
@@ -72,11 +72,17 @@ def rank(status: str | None) -> int:
     return MAIN_PATH.get(status or "", -1)
 
 
-def six_months_after(day: date) -> date:
-    month_index = day.month - 1 + 6
+def months_later(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months (negative: earlier), clamped to
+    the month's last day."""
+    month_index = day.month - 1 + months
     year = day.year + month_index // 12
     month = month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def six_months_after(day: date) -> date:
+    return months_later(day, 6)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -121,7 +127,42 @@ def reference_kpis(
         ctx.matching,
     ):
         result.update(part())
+    result.update(_closed_placement(ctx, data, formation, domaine, timezone, sla_hours))
     return result
+
+
+def _closed_placement(
+    ctx: _Context,
+    data: Snapshot,
+    formation: str | None,
+    domaine: str | None,
+    timezone: str,
+    sla_hours: float,
+) -> dict[str, Any]:
+    """The ``*_closed`` figures: the smallest shift ``k`` whose window is over, and
+    the placement figures of ``[start - k months, end - k months)``."""
+    k = 0
+    while six_months_after(months_later(ctx.end, -k) - timedelta(days=1)) >= ctx.today:
+        k += 1
+    start, end = months_later(ctx.start, -k), months_later(ctx.end, -k)
+    figures: dict[str, Any] = {
+        "placement_cohort": 0,
+        "placed_6m": 0,
+        "placement_rate_6m": None,
+        "durable_placement_rate_6m": None,
+    }
+    if start < end:
+        closed = _Context(
+            data, start, end, ctx.now, formation, domaine, ZoneInfo(timezone), sla_hours
+        )
+        figures = closed.outcomes()
+    return {
+        "placement_closed_shift_months": k,
+        "placement_cohort_closed": figures["placement_cohort"],
+        "placed_6m_closed": figures["placed_6m"],
+        "placement_rate_6m_closed": figures["placement_rate_6m"],
+        "durable_placement_rate_6m_closed": figures["durable_placement_rate_6m"],
+    }
 
 
 class _Context:
@@ -289,6 +330,7 @@ class _Context:
             placed += bool(found)
             durable += any(_is_durable(p) for p in found)
         cohort = len(completed)
+        still_open = sum(1 for _, d in completed if six_months_after(d) >= self.today)
         last_day = self.end - timedelta(days=1)
         return {
             "completions": cohort,
@@ -299,6 +341,7 @@ class _Context:
             "placement_rate_6m": share(placed, cohort),
             "durable_placement_rate_6m": share(durable, cohort),
             "placement_window_complete": six_months_after(last_day) < self.today,
+            "placement_cohort_open": still_open,
         }
 
     def satisfaction(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Numeric, String
 from sqlalchemy.types import JSON, TypeEngine
 
 from data.models import Base
+from data.schema import CONTRACT_DIR
+from data.settings import PROJECT_ROOT
 from data.types import UTCDateTime
 
 
@@ -74,3 +76,19 @@ def test_unique_constraints_are_modelled(pg_engine: Engine, table: str) -> None:
         if constraint.__class__.__name__ == "UniqueConstraint"
     } | {(c.name,) for c in model.columns if c.unique}
     assert actual == expected
+
+
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.mark.parametrize("name", ["operational-schema.sql", "kpi-definitions.md"])
+def test_the_project_copy_of_the_contract_equals_shared(name: str) -> None:
+    """The project tests itself on ``contract/``; where the steering ``../shared``
+    folder is beside it, the copy must be the same text, byte for byte."""
+    copy = CONTRACT_DIR / name
+    assert copy.is_file(), f"contract/{name} is missing"
+    original = SHARED / name
+    if original.is_file():
+        assert copy.read_bytes() == original.read_bytes(), (
+            f"contract/{name} differs from ../shared/{name}: copy the new contract in"
+        )

@@ -67,3 +67,19 @@ def test_durations_in_hours_then_days() -> None:
     assert fmt.hours(51) == f"2{S}j 3{S}h"
     assert fmt.hours(48) == f"2{S}j"
     assert fmt.hours(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "0\u00a0offre"),
+        (1, "1\u00a0offre"),
+        (2, "2\u00a0offres"),
+        (1234, "1\u202f234\u00a0offres"),
+    ],
+)
+def test_counts_agree_in_french(value: int, expected: str) -> None:
+    from data.formatting import count_of, number
+
+    assert count_of(value, "offre") == expected.replace("1\u202f234", number(1234))
+    assert count_of(3, "parcours terminé", "parcours terminés") == "3\u00a0parcours terminés"

@@ -22,9 +22,11 @@ from data.kpis.summary import (
     FACTS,
     GAPS,
     STATE,
-    ready_facts,
     rebuild_application_facts,
     refresh_application_facts,
+    refresh_if_behind,
+    summary_lag,
+    summary_view,
 )
 from data.models import Base
 from tests.conftest import _admin_engine
@@ -49,7 +51,9 @@ PERIODS = {
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def seeded(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The seeded history with its summary folded (an empty tail)."""
     with seeded_database(request, request.param) as database:
+        refresh_application_facts(database.engine)
         yield database.engine
 
 
@@ -86,9 +90,15 @@ def assert_paths_agree(engine: Engine, query: KpiQuery = WHOLE) -> None:
     direct = compute_kpis(engine, query, now=NOW, use_summary=False)
     assert summary == direct
     expected = reference_kpis(
-        engine, start=query.start, end=query.end, now=NOW, formation=query.formation,
-        domaine=query.domaine, timezone=query.timezone, data=snapshot(engine),
-    )  # fmt: skip
+        engine,
+        start=query.start,
+        end=query.end,
+        now=NOW,
+        formation=query.formation,
+        domaine=query.domaine,
+        timezone=query.timezone,
+        data=snapshot(engine),
+    )
     assert_same_figures(summary, expected)
 
 
@@ -96,11 +106,17 @@ def an_application(engine: Engine, **kwargs: Any) -> int:
     """A new application (with its creation event) by a new applicant."""
     with engine.begin() as connection:
         user_id = connection.execute(
-            T["users"].insert().values(
-                email=f"{uuid.uuid4().hex}@example.test", password="x", role="stagiaire",
-                prenom="Nouvelle", nom="Candidate",
-            ).returning(T["users"].c.id)
-        ).scalar_one()  # fmt: skip
+            T["users"]
+            .insert()
+            .values(
+                email=f"{uuid.uuid4().hex}@example.test",
+                password="x",
+                role="stagiaire",
+                prenom="Nouvelle",
+                nom="Candidate",
+            )
+            .returning(T["users"].c.id)
+        ).scalar_one()
         formation = connection.execute(select(T["formations"].c.id).limit(1)).scalar_one()
         return DataBuilder(connection).application(
             formation_id=formation, user_id=user_id, **kwargs
@@ -126,7 +142,9 @@ def test_summary_and_event_paths_give_identical_figures(seeded: Engine, query: K
 
 
 def test_the_seeded_history_has_the_cases_the_summary_must_get_right(seeded: Engine) -> None:
-    facts = stored_facts(seeded) if ready_facts(seeded) is not None else {}
+    view = summary_view(seeded)
+    assert view is not None and view.gaps == ()
+    facts = stored_facts(seeded)
     assert facts == expected_facts(seeded)
     ranks = [rank for rank, _ in facts.values()]
     assert 0 in ranks and 6 in ranks  # never left nouvelle (or only to legacy statuses), finished
@@ -142,21 +160,42 @@ def test_the_seeded_history_has_the_cases_the_summary_must_get_right(seeded: Eng
 # --- The refresh ------------------------------------------------------------------
 
 
-def test_refresh_picks_up_appended_events(history: Engine) -> None:
+def test_events_past_the_mark_are_merged_on_read_then_folded(history: Engine) -> None:
+    refresh_application_facts(history)
     assert_paths_agree(history)
     app = an_application(history, created_at=utc(2026, 4, 1, 14, 0))
     add_event(history, app, "nouvelle", "en_etude", utc(2026, 4, 1, 18, 0))
     add_event(history, app, "en_etude", "entretien", utc(2026, 4, 3, 9, 0))
     add_event(history, app, "entretien", "refusee", utc(2026, 4, 9, 9, 0))
-    compute_kpis(history, WHOLE, now=NOW)
+    before = stored_facts(history)
+    assert_paths_agree(history)  # the tail, folded by the statement itself
+    assert stored_facts(history) == before and app not in before  # nothing written
+    refresh_application_facts(history)
     assert stored_facts(history)[app] == (2, utc(2026, 4, 1, 18, 0))
     assert_paths_agree(history)
     add_event(history, app, None, "nouvelle", utc(2026, 3, 30, 9, 0))  # a late, earlier event
     add_event(history, app, "nouvelle", "en_etude", utc(2026, 4, 1, 16, 0))
-    compute_kpis(history, WHOLE, now=NOW)
+    assert_paths_agree(history)  # the rows say 18:00, the tail says 16:00
+    refresh_application_facts(history)
     assert stored_facts(history)[app] == (2, utc(2026, 4, 1, 16, 0))
     assert_paths_agree(history)
     assert stored_facts(history) == expected_facts(history)
+
+
+def test_a_kpi_computation_never_writes(history: Engine) -> None:
+    refresh_application_facts(history)
+    app = an_application(history, created_at=utc(2026, 4, 2, 14, 0))
+    add_event(history, app, "nouvelle", "admise", utc(2026, 4, 3, 9, 0))
+    with history.connect() as connection:
+        mark = connection.execute(select(STATE.c.seen_event_id)).scalar_one()
+    compute_kpis(history, WHOLE, now=NOW)
+    with history.connect() as connection:
+        assert connection.execute(select(STATE.c.seen_event_id)).scalar_one() == mark
+    assert app not in stored_facts(history)
+    assert summary_lag(history) == 2  # the creation event and the move to admise
+    assert refresh_if_behind(history) is not None
+    assert refresh_if_behind(history) is None  # nothing new: one cheap statement
+    assert summary_lag(history) == 0
 
 
 def test_a_status_changed_without_an_event_counts_at_once(history: Engine) -> None:
@@ -201,7 +240,9 @@ def test_a_summary_lost_with_its_mark_is_rebuilt_from_the_events(history: Engine
     with history.begin() as connection:  # e.g. the demo's --reset empties every dashboard table
         connection.execute(delete(FACTS))
         connection.execute(delete(STATE))
+    assert summary_view(history) is None  # no mark: the events are read
     assert_paths_agree(history)
+    refresh_application_facts(history)
     assert stored_facts(history) == expected_facts(history)
 
 
@@ -245,10 +286,14 @@ def test_an_event_committed_after_a_higher_one_is_folded_in(pg_engine: Engine) -
         # The slow transaction takes its id first but commits last.
         late_id = slow.execute(
             EVENTS.insert()
-            .values(candidature_id=late_app, from_statut="nouvelle", to_statut="admise",
-                    changed_at=utc(2026, 8, 5, 12, 0))
+            .values(
+                candidature_id=late_app,
+                from_statut="nouvelle",
+                to_statut="admise",
+                changed_at=utc(2026, 8, 5, 12, 0),
+            )
             .returning(EVENTS.c.id)
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         higher = add_event(pg_engine, other_app, "nouvelle", "en_etude", utc(2026, 8, 5, 13, 0))
         assert higher > late_id
         refresh_application_facts(pg_engine)
@@ -257,9 +302,11 @@ def test_an_event_committed_after_a_higher_one_is_folded_in(pg_engine: Engine) -
         assert [(late_id, late_id)] == [tuple(row) for row in gap]
         assert stored_facts(pg_engine)[late_app] == (0, None)  # its creation event only
         slow.commit()
+    # The gap is part of the tail: read at once, before any refresh folds it.
     compute = compute_kpis(pg_engine, WHOLE, now=NOW)
-    assert stored_facts(pg_engine)[late_app] == (3, utc(2026, 8, 5, 12, 0))
     assert compute == compute_kpis(pg_engine, WHOLE, now=NOW, use_summary=False)
+    refresh_application_facts(pg_engine)
+    assert stored_facts(pg_engine)[late_app] == (3, utc(2026, 8, 5, 12, 0))
     assert_gaps_settle(pg_engine)
 
 
@@ -281,9 +328,13 @@ def test_a_rolled_back_event_leaves_a_gap_that_settles(pg_engine: Engine) -> Non
     app = an_application(pg_engine, created_at=utc(2026, 9, 1, 12, 0))
     with pg_engine.connect() as connection:
         connection.execute(
-            EVENTS.insert().values(candidature_id=app, from_statut="nouvelle",
-                                   to_statut="terminee", changed_at=utc(2026, 9, 2))
-        )  # fmt: skip
+            EVENTS.insert().values(
+                candidature_id=app,
+                from_statut="nouvelle",
+                to_statut="terminee",
+                changed_at=utc(2026, 9, 2),
+            )
+        )
         connection.rollback()
     add_event(pg_engine, app, "nouvelle", "en_etude", utc(2026, 9, 3, 12, 0))
     refresh_application_facts(pg_engine)
@@ -299,14 +350,17 @@ def test_a_rolled_back_event_leaves_a_gap_that_settles(pg_engine: Engine) -> Non
 def test_without_the_summary_tables_the_events_are_read(history: Engine) -> None:
     with history.begin() as connection:
         connection.execute(text(f"DROP TABLE {FACTS.name}"))
-    assert ready_facts(history) is None
+    assert summary_view(history) is None
     assert_paths_agree(history)
 
 
-def test_a_read_only_database_falls_back_to_the_events(pg_url: str) -> None:
+def test_a_read_only_database_reads_the_summary_and_its_tail(pg_url: str) -> None:
     writer = create_db_engine(pg_url)
     try:
         build_dataset(writer, size=40)
+        refresh_application_facts(writer)
+        app = an_application(writer, created_at=utc(2026, 4, 2, 14, 0))
+        add_event(writer, app, "nouvelle", "inscrite", utc(2026, 4, 3, 9, 0))
         expected = compute_kpis(writer, WHOLE, now=NOW, use_summary=False)
         name = make_url(pg_url).database
         with _admin_engine().connect() as admin:
@@ -315,7 +369,8 @@ def test_a_read_only_database_falls_back_to_the_events(pg_url: str) -> None:
         writer.dispose()
     reader = create_db_engine(pg_url)
     try:
-        assert ready_facts(reader) is None  # the history is not folded yet, and cannot be
+        view = summary_view(reader)
+        assert view is not None and view.seen > 0  # read, though it cannot be refreshed
         assert compute_kpis(reader, WHOLE, now=NOW) == expected
     finally:
         reader.dispose()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, func, inspect, select, text
 
 from data.db import create_db_engine
 from data.kpis import KPI_IDS, KpiQuery, compute_kpis
+from data.kpis.query import utc_now
 from data.kpis.summary import FACTS, STATE
 from data.schema import create_operational_tables
 from data.settings import PROJECT_ROOT, Settings
@@ -75,11 +76,16 @@ def test_json_output_equals_compute_kpis(
     result = run_cli(*args, database_url=seeded.url)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["period"] == {
-        "from": start, "to": end, "timezone": "America/Guadeloupe", "formation": formation,
-    }  # fmt: skip
-    assert list(document["kpis"]) == list(KPI_IDS)
     query = KpiQuery(date.fromisoformat(start), date.fromisoformat(end), formation=formation)
+    closed_from, closed_to = query.placement_closed_bounds(utc_now())
+    assert document["period"] == {
+        "from": start,
+        "to": end,
+        "timezone": "America/Guadeloupe",
+        "formation": formation,
+        "placement_closed": {"from": closed_from.isoformat(), "to": closed_to.isoformat()},
+    }
+    assert list(document["kpis"]) == list(KPI_IDS)
     assert document["kpis"] == compute_kpis(seeded.engine, query).as_json_dict()
 
 
@@ -115,9 +121,15 @@ def test_json_types_are_integers_numbers_booleans_or_null(seeded: SeededDatabase
 
 def test_time_zone_and_sla_come_from_the_settings(seeded: SeededDatabase) -> None:
     result = run_cli(
-        "--from", "2026-01-01", "--to", "2026-07-01", "--json",
-        database_url=seeded.url, TIMEZONE="Europe/Paris", TRIAGE_SLA_HOURS="2000",
-    )  # fmt: skip
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-07-01",
+        "--json",
+        database_url=seeded.url,
+        TIMEZONE="Europe/Paris",
+        TRIAGE_SLA_HOURS="2000",
+    )
     document = json.loads(result.stdout)
     assert document["period"]["timezone"] == "Europe/Paris"
     query = KpiQuery(date(2026, 1, 1), date(2026, 7, 1), timezone="Europe/Paris", sla_hours=2000)
@@ -134,6 +146,11 @@ def test_without_json_prints_a_french_table(seeded: SeededDatabase) -> None:
         line.startswith("Chiffre d'affaires facturé") and line.endswith("\u00a0€") for line in lines
     )
     assert any(line.startswith("Taux de conversion") and line.endswith("\u00a0%") for line in lines)
+    closed_from, closed_to = KpiQuery(date(2026, 1, 1), date(2026, 7, 1)).placement_closed_bounds(
+        utc_now()
+    )
+    closed_line = next(line for line in lines if line.startswith("Insertion à 6 mois définitive"))
+    assert f"du {closed_from:%d/%m/%Y} au {closed_to - timedelta(days=1):%d/%m/%Y}" in closed_line
 
 
 @pytest.mark.parametrize(
@@ -163,9 +180,15 @@ def test_bad_arguments_exit_2_without_touching_the_database(args: list[str]) -> 
 
 def test_unknown_formation_exits_2(seeded: SeededDatabase) -> None:
     result = run_cli(
-        "--from", "2026-01-01", "--to", "2026-07-01", "--formation", "n-existe-pas", "--json",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-07-01",
+        "--formation",
+        "n-existe-pas",
+        "--json",
         database_url=seeded.url,
-    )  # fmt: skip
+    )
     assert_short_error(result, 2)
     assert "n-existe-pas" in result.stderr
 

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from data.errors import InvalidInput
-from data.periods import Period, parse_day, preset_period
+from data.kpis.query import KpiQuery
+from data.periods import Period, custom_period, parse_day, preset_period
 
 TODAY = date(2026, 11, 25)
 
@@ -32,17 +33,6 @@ def test_last_month_in_january_is_december() -> None:
     )
 
 
-def test_previous_period_has_equal_length() -> None:
-    period = Period(date(2026, 11, 1), date(2026, 11, 26))
-    assert period.previous() == Period(date(2026, 10, 7), date(2026, 11, 1))
-
-
-def test_year_before_clamps_leap_day() -> None:
-    assert Period(date(2028, 2, 29), date(2028, 3, 1)).year_before() == Period(
-        date(2027, 2, 28), date(2027, 3, 1)
-    )
-
-
 def test_start_must_precede_end() -> None:
     with pytest.raises(InvalidInput):
         Period(date(2026, 5, 1), date(2026, 5, 1))
@@ -60,3 +50,25 @@ def test_parse_day_accepts_iso_and_french(text: str, expected: date) -> None:
 def test_parse_day_refuses_garbage_with_a_message(text: str) -> None:
     with pytest.raises(InvalidInput, match="Date invalide"):
         parse_day(text)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (date(1900, 1, 1), date(2100, 1, 1), "dates hors limites"),
+        (date(1, 1, 1), date(1, 2, 1), "dates hors limites"),
+        (date(2026, 1, 1), date(9999, 12, 31), "dates hors limites"),
+        (date(2010, 1, 1), date(2020, 1, 2), "période trop longue \\(10 ans au plus\\)"),
+        (date(2026, 2, 1), date(2026, 1, 1), "La date de début doit précéder"),
+    ],
+)
+def test_a_custom_period_is_capped(start: date, end: date, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        custom_period(start, end)
+
+
+def test_ten_years_is_allowed_and_its_comparison_periods_compute() -> None:
+    period = custom_period(date(2016, 1, 1), date(2026, 1, 1))
+    query = KpiQuery(period.start, period.end)
+    assert query.previous().start == date(2005, 12, 31)
+    assert query.year_before().start == date(2015, 1, 1)

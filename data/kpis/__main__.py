@@ -16,7 +16,6 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,16 +25,10 @@ from sqlalchemy.engine import make_url
 from data import formatting
 from data.db import create_db_engine
 from data.errors import DashboardError, DatabaseUnavailable
-from data.kpis.headline import (
-    KPI_IDS,
-    MONEY_KPIS,
-    RATE_KPIS,
-    KpiSet,
-    compute_kpis,
-    formation_exists,
-)
-from data.kpis.period import KpiQuery
-from data.labels import KPI_LABELS
+from data.kpis.compare import closed_cohort_text
+from data.kpis.headline import KPI_IDS, KpiSet, compute_kpis, formation_exists
+from data.kpis.query import KpiQuery, utc_now
+from data.kpis.specs import KPI_SPECS
 from data.settings import Settings, get_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -69,12 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Indicateurs du tableau de bord CIP FARO sur une période [du, au).",
     )
-    parser.add_argument("--from", dest="start", type=_iso_date, required=True, metavar="AAAA-MM-JJ",
-                        help="premier jour de la période (inclus)")  # fmt: skip
-    parser.add_argument("--to", dest="end", type=_iso_date, required=True, metavar="AAAA-MM-JJ",
-                        help="jour suivant la fin de la période (exclu)")  # fmt: skip
-    parser.add_argument("--formation", metavar="SLUG", default=None,
-                        help="restreindre à une formation (son slug)")  # fmt: skip
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=_iso_date,
+        required=True,
+        metavar="AAAA-MM-JJ",
+        help="premier jour de la période (inclus)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        type=_iso_date,
+        required=True,
+        metavar="AAAA-MM-JJ",
+        help="jour suivant la fin de la période (exclu)",
+    )
+    parser.add_argument(
+        "--formation", metavar="SLUG", default=None, help="restreindre à une formation (son slug)"
+    )
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     return parser
 
@@ -96,9 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.formation is not None and not formation_exists(engine, args.formation):
                 return _fail(EXIT_USAGE, f"formation inconnue « {args.formation} »")
             query = KpiQuery.from_settings(settings, args.start, args.end, formation=args.formation)
-            # The command only reads: never the dashboard's summary, which a
-            # KPI computation refreshes (writes) before using it.
-            kpis = compute_kpis(engine, query, use_summary=False)
+            # The command only reads: the dashboard's summary (where it exists)
+            # is merged with the events it has not folded yet, never refreshed.
+            now = utc_now()
+            kpis = compute_kpis(engine, query, now=now)
         finally:
             engine.dispose()
     except DashboardError as exc:
@@ -124,12 +131,14 @@ def _fail(status: int, message: str) -> int:
 
 
 def render_json(query: KpiQuery, kpis: KpiSet) -> str:
+    closed_from, closed_to = query.shifted_bounds(kpis.placement_closed_shift_months)
     document = {
         "period": {
             "from": query.start.isoformat(),
             "to": query.end.isoformat(),
             "timezone": query.timezone,
             "formation": query.formation,
+            "placement_closed": {"from": closed_from.isoformat(), "to": closed_to.isoformat()},
         },
         "kpis": kpis.as_json_dict(),
     }
@@ -142,31 +151,11 @@ def render_table(query: KpiQuery, kpis: KpiSet) -> str:
         f"Indicateurs du {formatting.day(query.start)} au {formatting.day(query.end)} (exclu)"
         f" — {query.formation or 'toutes formations'} — fuseau {query.timezone}"
     )
-    rows = [(KPI_LABELS[kpi_id], _format(kpi_id, values[kpi_id])) for kpi_id in KPI_IDS]
+    closed = f"Insertion à 6 mois définitive : {closed_cohort_text(query, kpis)}"
+    rows = [(KPI_SPECS[i].label, KPI_SPECS[i].value_text(values[i])) for i in KPI_IDS]
     width = max(len(label) for label, _ in rows)
-    lines = [title, ""] + [f"{label:<{width}}  {text}" for label, text in rows]
+    lines = [title, closed, ""] + [f"{label:<{width}}  {text}" for label, text in rows]
     return "\n".join(lines) + "\n"
-
-
-def _format(kpi_id: str, value: object) -> str:
-    if isinstance(value, bool):
-        return "oui" if value else "non (provisoires)"
-    if value is None:
-        return formatting.MISSING
-    if kpi_id in MONEY_KPIS:
-        assert isinstance(value, Decimal)
-        return formatting.money(value)
-    if kpi_id in RATE_KPIS:
-        assert isinstance(value, float)
-        return formatting.percent(value)
-    if kpi_id == "median_first_response_hours":
-        assert isinstance(value, float)
-        return formatting.hours(value)
-    if kpi_id == "satisfaction_avg":
-        assert isinstance(value, float)
-        return formatting.number(value, decimals=2) + " / 5"
-    assert isinstance(value, int)
-    return formatting.number(value)
 
 
 if __name__ == "__main__":

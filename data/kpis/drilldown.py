@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from data.db import translate_errors
 from data.errors import InvalidInput
-from data.kpis.period import KpiQuery, aware
+from data.kpis.query import KpiQuery, aware
 from data.kpis.sql import (
     APPLICATIONS,
     FORMATIONS,
@@ -30,11 +30,24 @@ from data.kpis.sql import (
 from data.labels import RANKS
 
 APPLICATION_COLUMNS = [
-    "id", "created_at", "applicant", "email", "formation", "statut", "source", "financement",
-]  # fmt: skip
+    "id",
+    "created_at",
+    "applicant",
+    "email",
+    "formation",
+    "statut",
+    "source",
+    "financement",
+]
 OVERDUE_COLUMNS = [
-    "numero", "financeur", "montant", "date_emission", "date_echeance", "days_overdue", "formation",
-]  # fmt: skip
+    "numero",
+    "financeur",
+    "montant",
+    "date_emission",
+    "date_echeance",
+    "days_overdue",
+    "formation",
+]
 REACHABLE_STAGES = tuple(stage for stage, rank in RANKS.items() if rank >= 0)
 
 

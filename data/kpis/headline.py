@@ -6,7 +6,7 @@ funnel counts and the median first response), the sessions and their
 outcomes, and every other figure (a one-row subquery per group). Each
 figure reads only the rows of its period through its own index (migration
 0003), and the event history comes from the dashboard's summary
-(:mod:`data.kpis.summary`, refreshed first) where the database has it.
+(:mod:`data.kpis.summary`, merged with its tail) where the database has it.
 
 Measured on 1,000,000 applications (``python -m benchmarks``): about 150 ms
 for a month and under a second for 12 months on a quiet 2-core machine.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Subquery,
-    Table,
+    and_,
     case,
     distinct,
     func,
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from data.db import translate_errors
-from data.kpis.period import KpiQuery, aware
+from data.kpis.query import PLACEMENT_MONTHS, KpiQuery, aware
 from data.kpis.sql import (
     APPLICATIONS,
     EVALUATIONS,
@@ -47,6 +47,7 @@ from data.kpis.sql import (
     QUOTES,
     SESSIONS,
     VALIDATED_MATCH_STATUSES,
+    SummaryView,
     cents_sum,
     cohort_facts,
     count_if,
@@ -57,16 +58,16 @@ from data.kpis.sql import (
     invoice_formation_conditions,
     money_from_cents,
     placements_in_window,
-    rank_of,
     ratio,
+    reached_rank,
     reached_stage,
     read_id_bounds,
     stage_rank,
     ts_in_period,
 )
-from data.kpis.summary import ready_facts
-from data.labels import UNRANKED
-from data.sqlfuncs import median
+from data.kpis.summary import summary_view
+from data.sqlfuncs import add_months, median
+from data.workflow import NEW, overdue_condition
 
 _T = TypeVar("_T")
 KPI_WORK_MEM = "64MB"
@@ -101,6 +102,12 @@ KPI_IDS: tuple[str, ...] = (
     "placement_rate_6m",
     "durable_placement_rate_6m",
     "placement_window_complete",
+    "placement_closed_shift_months",
+    "placement_cohort_closed",
+    "placed_6m_closed",
+    "placement_rate_6m_closed",
+    "durable_placement_rate_6m_closed",
+    "placement_cohort_open",
     "satisfaction_avg",
     "satisfaction_rate",
     "matches_proposed",
@@ -110,24 +117,10 @@ KPI_IDS: tuple[str, ...] = (
 )
 """Every id of the definitions table, in table order."""
 
-MONEY_KPIS = frozenset({"revenue_invoiced", "revenue_collected", "receivables_overdue"})
-RATE_KPIS = frozenset(
-    {
-        "conversion_rate",
-        "refusal_rate",
-        "quote_conversion_rate",
-        "fill_rate",
-        "completion_rate",
-        "placement_rate_6m",
-        "durable_placement_rate_6m",
-        "satisfaction_rate",
-    }
-)
-
 
 @dataclass(frozen=True)
 class KpiSet:
-    """Every headline figure of one period (see ``shared/kpi-definitions.md``).
+    """Every headline figure of one period (see ``contract/kpi-definitions.md``).
 
     Counts are ``int``, money ``Decimal`` (2 places), rates ``float`` in
     [0, 1] or None when their denominator is 0, the mean and the median
@@ -162,6 +155,12 @@ class KpiSet:
     placement_rate_6m: float | None
     durable_placement_rate_6m: float | None
     placement_window_complete: bool
+    placement_closed_shift_months: int
+    placement_cohort_closed: int
+    placed_6m_closed: int
+    placement_rate_6m_closed: float | None
+    durable_placement_rate_6m_closed: float | None
+    placement_cohort_open: int
     satisfaction_avg: float | None
     satisfaction_rate: float | None
     matches_proposed: int
@@ -191,21 +190,23 @@ def compute_kpis(
 
     Three statements, run side by side on their own connections: the cohort
     of the period (funnel counts and median first response), the sessions
-    and their outcomes, and every other figure. The
-    event history comes from the dashboard's summary, refreshed first, when
+    and their outcomes, and every other figure. The event history comes from
+    the dashboard's summary merged with the events it has not folded yet, when
     the database has it (``use_summary=False`` reads the events directly;
-    the figures are the same).
+    the figures are the same). Nothing is written.
     """
     now = aware(now)
+    closed = query.placement_closed(now)
+    outcomes = [_outcomes(query, today=query.today(now))]
+    if closed is not None and closed is not query:
+        outcomes.append(_outcomes(closed, prefix=CLOSED))
     with translate_errors():
-        facts = ready_facts(engine) if use_summary else None
+        facts = summary_view(engine) if use_summary else None
         cohort, sessions, others = run_concurrently(
             engine,
             [
                 lambda connection: _applications_section(connection, query, facts),
-                lambda connection: _one_row(
-                    connection, [_sessions(query, facts), _outcomes(query)]
-                ),
+                lambda connection: _one_row(connection, [_sessions(query, facts), *outcomes]),
                 lambda connection: _one_row(
                     connection,
                     [
@@ -218,9 +219,22 @@ def compute_kpis(
                 ),
             ],
         )
-    figures = {**cohort, **_other_figures({**sessions, **others})}
+    row = {**sessions, **others}
+    if closed is query:  # the period is final: C is the period itself
+        row.update({CLOSED + key: row[key] for key in _OUTCOME_COUNTS})
+    figures = {**cohort, **_other_figures(row)}
     figures["placement_window_complete"] = query.placement_window_complete(now)
+    figures["placement_closed_shift_months"] = query.placement_closed_shift_months(now)
     return KpiSet(**figures)
+
+
+def closed_placement_figures(engine: Engine, query: KpiQuery) -> dict[str, Any]:
+    """The ``*_closed`` placement figures with ``query``'s own period as the closed
+    cohort period: for a period that is already final (the period before ``C``, or
+    a year before it), by the same outcomes statement as :func:`compute_kpis`."""
+    with translate_errors(), kpi_connection(engine) as connection:
+        row = _one_row(connection, [_outcomes(query, prefix=CLOSED)])
+    return _closed_placement({key: int(value or 0) for key, value in row.items()})
 
 
 @contextmanager
@@ -255,19 +269,17 @@ def formation_exists(engine: Engine, slug: str) -> bool:
 
 
 def _applications_section(
-    connection: Connection, query: KpiQuery, facts: Table | None
+    connection: Connection, query: KpiQuery, facts: SummaryView | None
 ) -> dict[str, Any]:
     """Cohort A in one pass: each application's reached rank and first-response hours
     computed once (an ``OFFSET 0`` subquery the planner keeps as is), then every count
     and the median in a single aggregate."""
     bounds = read_id_bounds(connection, query, facts)
     cohort = cohort_facts(query, facts, APPLICATIONS.c.created_at, bounds=bounds).subquery("cohort")
-    status_rank = rank_of(cohort.c.statut)
-    event_rank = func.coalesce(cohort.c.max_event_rank, UNRANKED)
     ranked = (
         select(
             cohort.c.statut,
-            case((event_rank > status_rank, event_rank), else_=status_rank).label("reached"),
+            reached_rank(cohort.c.statut, cohort.c.max_event_rank).label("reached"),
             hours_between(cohort.c.created_at, cohort.c.first_response_at).label("hours"),
         )
         .offset(0)
@@ -322,11 +334,29 @@ def _other_figures(row: dict[str, Any]) -> dict[str, Any]:
         "placed_6m": counts["placed"],
         "placement_rate_6m": ratio(counts["placed"], completions),
         "durable_placement_rate_6m": ratio(counts["durable"], completions),
+        **_closed_placement(counts),
+        "placement_cohort_open": counts["still_open"],
         "satisfaction_avg": ratio(counts["notes"], evaluations),
         "satisfaction_rate": ratio(counts["satisfied"], evaluations),
     }
 
 
+def _closed_placement(counts: dict[str, int]) -> dict[str, Any]:
+    """The placement figures over the closed cohort period ``C`` (all 0 and None
+    when ``C`` is empty: no ``closed_`` counts in the row)."""
+    cohort = counts.get(CLOSED + "completions", 0)
+    placed = counts.get(CLOSED + "placed", 0)
+    return {
+        "placement_cohort_closed": cohort,
+        "placed_6m_closed": placed,
+        "placement_rate_6m_closed": ratio(placed, cohort),
+        "durable_placement_rate_6m_closed": ratio(counts.get(CLOSED + "durable", 0), cohort),
+    }
+
+
+CLOSED = "closed_"
+"""Prefix of the outcome counts over the closed cohort period ``C``."""
+_OUTCOME_COUNTS = ("completions", "dropouts", "placed", "durable")
 _NOT_COUNTS = frozenset({"invoiced", "collected", "overdue"})
 _PLAIN_COUNTS = (
     "backlog_new",
@@ -344,14 +374,16 @@ _PLAIN_COUNTS = (
 
 
 def _backlog(query: KpiQuery, now: datetime) -> Subquery:
-    overdue_before = now - timedelta(hours=query.sla_hours)
+    overdue = overdue_condition(
+        APPLICATIONS.c.statut, APPLICATIONS.c.created_at, now=now, sla_hours=query.sla_hours
+    )
     return (
         select(
             func.count().label("backlog_new"),
-            count_if(APPLICATIONS.c.created_at < overdue_before).label("backlog_overdue"),
+            count_if(overdue).label("backlog_overdue"),
         )
         .where(
-            APPLICATIONS.c.statut == "nouvelle",
+            APPLICATIONS.c.statut == NEW,
             *formation_conditions(APPLICATIONS.c.formation_id, query),
         )
         .subquery("backlog")
@@ -406,7 +438,7 @@ def _quotes(query: KpiQuery) -> Subquery:
     )
 
 
-def _sessions(query: KpiQuery, facts: Table | None) -> Subquery:
+def _sessions(query: KpiQuery, facts: SummaryView | None) -> Subquery:
     """Sessions starting in the period, their places, and the applications attached
     to them that reached ``inscrite`` (whatever the applications' own formation)."""
     in_period = [
@@ -433,20 +465,32 @@ def _sessions(query: KpiQuery, facts: Table | None) -> Subquery:
     return select(*started.c, enrolled.label("enrolled")).subquery("sessions")
 
 
-def _outcomes(query: KpiQuery) -> Subquery:
+def _outcomes(query: KpiQuery, *, today: date | None = None, prefix: str = "") -> Subquery:
     """Completions and dropouts of sessions ending in the period; of the completions,
-    those placed (durably) within 6 months, in one join with the placements."""
-    finished = finished_base(query).subquery("finished")
-    ended = select(
-        count_if(finished.c.statut == "terminee").label("completions"),
-        count_if(finished.c.statut == "abandon").label("dropouts"),
-    ).subquery("ended")
-    joined = placements_in_window(query).subquery("joined")
+    those placed (durably) within 6 months, in one join with the placements; with
+    ``today``, the completions still inside their 6-month window (``still_open``).
+    Every label starts with ``prefix`` (the same statement serves the period and
+    the closed cohort period side by side)."""
+    finished = finished_base(query).subquery(f"{prefix}finished")
+    counts = [
+        count_if(finished.c.statut == "terminee").label(f"{prefix}completions"),
+        count_if(finished.c.statut == "abandon").label(f"{prefix}dropouts"),
+    ]
+    if today is not None:
+        window_end = add_months(finished.c.date_fin, PLACEMENT_MONTHS)
+        still_open = and_(finished.c.statut == "terminee", window_end >= today)
+        counts.append(count_if(still_open).label(f"{prefix}still_open"))
+    ended = select(*counts).subquery(f"{prefix}ended")
+    joined = placements_in_window(query).subquery(f"{prefix}joined")
     placed = select(
-        func.count(distinct(joined.c.id)).label("placed"),
-        func.count(distinct(case((joined.c.durable == 1, joined.c.id)))).label("durable"),
-    ).subquery("placed")
-    return select(*ended.c, *placed.c).select_from(ended.join(placed, true())).subquery("outcomes")
+        func.count(distinct(joined.c.id)).label(f"{prefix}placed"),
+        func.count(distinct(case((joined.c.durable == 1, joined.c.id)))).label(f"{prefix}durable"),
+    ).subquery(f"{prefix}placed")
+    return (
+        select(*ended.c, *placed.c)
+        .select_from(ended.join(placed, true()))
+        .subquery(f"{prefix}outcomes")
+    )
 
 
 def _evaluations(query: KpiQuery) -> Subquery:

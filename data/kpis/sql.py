@@ -1,7 +1,7 @@
 """SQL building blocks shared by the headline figures, breakdowns and drill-downs.
 
 Everything here builds SQLAlchemy Core expressions (only :func:`read_id_bounds`
-executes one small statement). The definitions of ``shared/kpi-definitions.md``
+executes one small statement). The definitions of ``contract/kpi-definitions.md``
 are encoded once here (stage ranks, the reached rank, period and formation
 filters, the placement window) and reused by every query of the package.
 
@@ -12,6 +12,7 @@ else the events themselves grouped per application; both give the same rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from data.kpis.period import KpiQuery
+from data.kpis.query import PLACEMENT_MONTHS, KpiQuery
 from data.labels import RANKS, UNRANKED
 from data.models import Base
 from data.sqlfuncs import add_months, add_months_to, epoch_seconds
@@ -55,7 +56,6 @@ EVALUATIONS: Table = Base.metadata.tables["evaluations"]
 VALIDATED_MATCH_STATUSES = ("valide", "entretien", "embauche")
 DURABLE_ALWAYS = ("cdi", "creation_entreprise")
 DURABLE_IF_SIX_MONTHS = ("cdd", "interim", "alternance")
-PLACEMENT_MONTHS = 6
 CENT = Decimal("0.01")
 
 
@@ -181,6 +181,19 @@ def stage_rank(stage: str) -> int:
     return rank
 
 
+def reached_rank(statut: ColumnElement[Any], max_event_rank: ColumnElement[Any]) -> Any:
+    """An application's reached rank (the definitions' rule, in SQL): the highest of
+    its current status's rank and ``max_event_rank``, the highest rank among its
+    events (NULL without events). :func:`reached_rank_of` is its Python twin and
+    :func:`reached_stage` the same rule as a predicate; the tests hold the three
+    equal."""
+    status_rank = rank_of(statut)
+    return case(
+        (func.coalesce(max_event_rank, UNRANKED) > status_rank, max_event_rank),
+        else_=status_rank,
+    )
+
+
 def with_reached_rank(base: Select[Any], name: str, *aggregates: Any) -> Subquery:
     """``base`` (a select of applications with ``id`` and ``statut``) plus ``reached_rank``.
 
@@ -192,12 +205,8 @@ def with_reached_rank(base: Select[Any], name: str, *aggregates: Any) -> Subquer
     """
     apps = base.subquery(f"{name}_apps")
     event_rank = func.max(rank_of(EVENTS.c.to_statut))  # NULL without events
-    status_rank = rank_of(apps.c.statut)
-    reached = case(
-        (func.coalesce(event_rank, UNRANKED) > status_rank, event_rank), else_=status_rank
-    )
     return (
-        select(*apps.c, reached.label("reached_rank"), *aggregates)
+        select(*apps.c, reached_rank(apps.c.statut, event_rank).label("reached_rank"), *aggregates)
         .select_from(apps.outerjoin(EVENTS, EVENTS.c.candidature_id == apps.c.id))
         .group_by(*apps.c)
         .subquery(name)
@@ -251,7 +260,21 @@ def _elapsed_hours_default(element: _elapsed_hours, compiler: SQLCompiler, **kw:
     return compiler.process(cast(seconds / 3600.0, Float), **kw)
 
 
-# --- Event facts: from the summary table or from the events ------------------
+# --- Event facts: from the summary (merged with its tail) or from the events -----
+
+
+@dataclass(frozen=True)
+class SummaryView:
+    """The dashboard's event summary as a KPI statement reads it, without writing:
+    its rows fold every event up to ``seen`` except the ids of ``gaps`` (ids that
+    were not visible when it was refreshed); the events past ``seen`` and in the
+    gaps, the *tail*, are folded in by the statement itself (merge on read).
+    Folding is idempotent (a maximum and a minimum), so an event counted by both
+    the rows and the tail changes nothing."""
+
+    table: Table
+    seen: int
+    gaps: tuple[tuple[int, int], ...] = ()
 
 
 def statuses_ranked_at_least(rank: int) -> tuple[str, ...]:
@@ -259,48 +282,62 @@ def statuses_ranked_at_least(rank: int) -> tuple[str, ...]:
     return tuple(status for status, value in RANKS.items() if value >= rank)
 
 
-def event_facts(facts: Table | None, ids: Select[Any] | None = None) -> Any:
-    """Per application with events: ``candidature_id``, ``max_event_rank`` (the
-    highest rank of its events' ``to_statut``) and ``first_response_at``.
+def in_tail(view: SummaryView) -> ColumnElement[bool]:
+    """The events the summary's rows may not hold yet: past ``seen``, or in a gap."""
+    return or_(EVENTS.c.id > view.seen, *(EVENTS.c.id.between(lo, hi) for lo, hi in view.gaps))
 
-    ``facts`` is the dashboard's summary table (``data.kpis.summary``) when it
-    is available, else None: the same columns are then computed from the
-    events, only for the applications of ``ids`` when given.
-    """
-    if facts is not None:
-        return facts
+
+def event_facts(
+    facts: SummaryView | None, ids: Select[Any] | None = None, *, name: str = "event_facts"
+) -> Any:
+    """The events grouped per application: ``candidature_id``, ``max_event_rank``
+    (the highest rank of its events' ``to_statut``) and ``first_response_at``;
+    with a summary, only its tail; with ``ids``, only those applications."""
     stmt = select(
         EVENTS.c.candidature_id,
         func.max(rank_of(EVENTS.c.to_statut)).label("max_event_rank"),
         first_response_at(),
     ).group_by(EVENTS.c.candidature_id)
+    if facts is not None:
+        stmt = stmt.where(in_tail(facts))
     if ids is not None:
         stmt = stmt.where(EVENTS.c.candidature_id.in_(ids))
-    return stmt.subquery("event_facts")
+    return stmt.subquery(name)
 
 
-def reached_stage(stage: str, application: Any, facts: Table | None) -> ColumnElement[bool]:
+def _higher(a: ColumnElement[Any], b: ColumnElement[Any]) -> Any:
+    """The higher of two nullable values (NULL only when both are)."""
+    return case((b.is_(None), a), (a.is_(None), b), (b > a, b), else_=a)
+
+
+def _earlier(a: ColumnElement[Any], b: ColumnElement[Any]) -> Any:
+    """The earlier of two nullable instants (NULL only when both are)."""
+    return case((b.is_(None), a), (a.is_(None), b), (b < a, b), else_=a)
+
+
+def reached_stage(stage: str, application: Any, facts: SummaryView | None) -> ColumnElement[bool]:
     """Whether the application row ``application`` (with ``id`` and ``statut``)
-    reached ``stage``: its status ranks that high, or one of its events does.
+    reached ``stage``: its status ranks that high, or one of its events does
+    (in the summary's rows or its tail, or in the events when there is none).
 
     The status is tested first, so the event history (or the summary) is
     only looked up for the applications whose status ranks lower.
     """
     rank = stage_rank(stage)
     statuses = statuses_ranked_at_least(rank)
-    if facts is not None:
-        by_events = (
-            select(facts.c.candidature_id)
-            .where(facts.c.candidature_id == application.c.id, facts.c.max_event_rank >= rank)
-            .exists()
+    in_events = [EVENTS.c.candidature_id == application.c.id, EVENTS.c.to_statut.in_(statuses)]
+    if facts is None:
+        return or_(
+            application.c.statut.in_(statuses), select(EVENTS.c.id).where(*in_events).exists()
         )
-    else:
-        by_events = (
-            select(EVENTS.c.id)
-            .where(EVENTS.c.candidature_id == application.c.id, EVENTS.c.to_statut.in_(statuses))
-            .exists()
-        )
-    return or_(application.c.statut.in_(statuses), by_events)
+    table = facts.table
+    by_rows = (
+        select(table.c.candidature_id)
+        .where(table.c.candidature_id == application.c.id, table.c.max_event_rank >= rank)
+        .exists()
+    )
+    by_tail = select(EVENTS.c.id).where(*in_events, in_tail(facts)).exists()
+    return or_(application.c.statut.in_(statuses), by_rows, by_tail)
 
 
 IdBounds = tuple[int, int] | None
@@ -327,36 +364,53 @@ def cohort_id_bounds(query: KpiQuery) -> Select[Any]:
 
 
 def cohort_facts(
-    query: KpiQuery, facts: Table | None, *columns: ColumnElement[Any], bounds: IdBounds = None
+    query: KpiQuery,
+    facts: SummaryView | None,
+    *columns: ColumnElement[Any],
+    bounds: IdBounds = None,
 ) -> Select[Any]:
     """One row per application of cohort A: its ``statut``, ``max_event_rank`` (NULL
     without events), ``first_response_at`` and ``columns`` of ``candidatures``.
 
-    ``bounds`` (from :func:`cohort_id_bounds`) restricts both tables to that id
-    range: implied by the cohort and the join, it changes no result.
+    With a summary, its rows are merged with its tail (the few events it has not
+    folded yet). ``bounds`` (from :func:`cohort_id_bounds`) restricts both tables
+    to that id range: implied by the cohort and the join, it changes no result.
     """
     in_cohort = cohort_conditions(query)
-    ids = None if facts is not None else select(APPLICATIONS.c.id).where(*in_cohort)
-    known = event_facts(facts, ids)
-    join = known.c.candidature_id == APPLICATIONS.c.id
-    if facts is not None and bounds is not None:
+    if facts is None:
+        known = event_facts(None, select(APPLICATIONS.c.id).where(*in_cohort))
+        return (
+            select(
+                APPLICATIONS.c.statut, known.c.max_event_rank, known.c.first_response_at, *columns
+            )
+            .select_from(APPLICATIONS.outerjoin(known, known.c.candidature_id == APPLICATIONS.c.id))
+            .where(*in_cohort)
+        )
+    rows = facts.table
+    join = rows.c.candidature_id == APPLICATIONS.c.id
+    if bounds is not None:
         # Both sides in id order over the same range: a merge join of two
         # index-only scans (migration 0003's covering indexes).
-        join = and_(join, known.c.candidature_id.between(*bounds))
+        join = and_(join, rows.c.candidature_id.between(*bounds))
         in_cohort.append(APPLICATIONS.c.id.between(*bounds))
+    tail = event_facts(facts, name="tail")
     return (
         select(
             APPLICATIONS.c.statut,
-            known.c.max_event_rank,
-            known.c.first_response_at,
+            _higher(rows.c.max_event_rank, tail.c.max_event_rank).label("max_event_rank"),
+            _earlier(rows.c.first_response_at, tail.c.first_response_at).label("first_response_at"),
             *columns,
         )
-        .select_from(APPLICATIONS.outerjoin(known, join))
+        .select_from(
+            APPLICATIONS.outerjoin(rows, join).outerjoin(
+                tail, tail.c.candidature_id == APPLICATIONS.c.id
+            )
+        )
         .where(*in_cohort)
     )
 
 
-def read_id_bounds(connection: Connection, query: KpiQuery, facts: Table | None) -> IdBounds:
+def read_id_bounds(connection: Connection, query: KpiQuery, facts: SummaryView | None) -> IdBounds:
     """The id range of cohort A when the summary is read (one cheap statement)."""
     if facts is None:
         return None
@@ -365,7 +419,8 @@ def read_id_bounds(connection: Connection, query: KpiQuery, facts: Table | None)
 
 
 def reached_rank_of(statut: str | None, max_event_rank: int | None) -> int:
-    """Python side of the reached rank, for rows grouped by (statut, max_event_rank)."""
+    """The Python twin of :func:`reached_rank`, for rows grouped by
+    (statut, max_event_rank)."""
     status_rank = RANKS.get(statut, UNRANKED) if statut is not None else UNRANKED
     return max(status_rank, UNRANKED if max_event_rank is None else int(max_event_rank))
 

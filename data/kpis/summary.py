@@ -26,11 +26,16 @@ Assumptions (the website's contract, ``operational-schema.sql``):
   transaction older than it has ended, the ids exist (and have been folded)
   or never will. SQLite has a single writer: ids commit in order.
 
-The refresh runs at the start of every KPI computation when the tables exist
-(:func:`ready_facts`); it reads only the events added since the last one, so
-it costs one cheap statement when nothing changed. Two refreshes never run at
-once: a lock on the state table (SQLite: its write lock) serialises them.
-A database without the dashboard's migrations, or a read-only replica, gets
+The KPI statements never write: they read the summary's rows and fold the
+few events it has not folded yet, its *tail*, at query time (merge on read,
+:func:`summary_view`), so the figures are exact on the primary, on a
+read-only replica and in ``python -m data.kpis`` alike, however far behind the
+rows are. A writer keeps the rows close to the events so the tail stays
+small: the scheduler's loop every few seconds, the demo generator after a
+load (:func:`refresh_if_behind`). A refresh reads only the events added since
+the last one, so it costs one cheap statement when nothing changed. Two
+refreshes never run at once: a lock on the state table (SQLite: its write
+lock) serialises them. A database without the dashboard's migrations gets
 ``None`` and the KPI queries read the events directly (same figures, slower).
 """
 
@@ -58,10 +63,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from data.db import translate_errors
-from data.kpis.sql import EVENTS, rank_of
+from data.kpis.sql import EVENTS, SummaryView, rank_of
 from data.owned import OwnedBase
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,6 @@ FACTS: Table = OwnedBase.metadata.tables["dashboard_kpi_application_facts"]
 STATE: Table = OwnedBase.metadata.tables["dashboard_kpi_refresh_state"]
 GAPS: Table = OwnedBase.metadata.tables["dashboard_kpi_refresh_gaps"]
 SUMMARY = "application_facts"
-READ_ONLY_SQLSTATE = "25006"
 LOCK_WAIT = "60s"  # how long a refresh waits for another one to finish
 REANALYZE_AFTER = 50_000  # applications folded by one refresh
 
@@ -93,26 +96,49 @@ def summary_installed(connection: Connection) -> bool:
     return {FACTS.name, STATE.name, GAPS.name} <= names
 
 
-def ready_facts(engine: Engine) -> Table | None:
-    """The facts table, refreshed up to now; None where the KPIs must read the events.
+def summary_view(engine: Engine) -> SummaryView | None:
+    """The summary as the KPI statements read it, merged with its tail; never writes.
 
-    None when the tables do not exist (a database with only the website's
-    tables) or when the database refuses writes (a read-only replica).
+    None where the KPIs must read the events: a database without the
+    dashboard's migrations, or whose summary was never built. A read-only
+    replica and ``python -m data.kpis`` read it like the primary does.
     """
+    with translate_errors(), engine.connect() as connection:
+        if not summary_installed(connection):
+            return None
+        seen = connection.execute(
+            select(STATE.c.seen_event_id).where(STATE.c.name == SUMMARY)
+        ).scalar_one_or_none()
+        if seen is None:
+            return None
+        gaps = connection.execute(
+            select(GAPS.c.lo, GAPS.c.hi).where(GAPS.c.name == SUMMARY).order_by(GAPS.c.lo)
+        ).all()
+    return SummaryView(FACTS, int(seen), tuple((int(lo), int(hi)) for lo, hi in gaps))
+
+
+def summary_lag(engine: Engine) -> int | None:
+    """How many event ids the summary's rows are behind (None: no summary)."""
+    with translate_errors(), engine.connect() as connection:
+        if not summary_installed(connection):
+            return None
+        seen, top = connection.execute(
+            select(
+                select(STATE.c.seen_event_id).where(STATE.c.name == SUMMARY).scalar_subquery(),
+                select(func.max(EVENTS.c.id)).scalar_subquery(),
+            )
+        ).one()
+    return None if seen is None else max(int(top or 0) - int(seen), 0)
+
+
+def refresh_if_behind(engine: Engine) -> RefreshResult | None:
+    """Fold what is new, when anything is (one cheap statement otherwise); None when
+    nothing was to be done. For a writer's loop (the scheduler, the live demo)."""
     with translate_errors():
         with engine.connect() as connection:
-            if not summary_installed(connection):
+            if not summary_installed(connection) or not _needs_refresh(connection):
                 return None
-            if not _needs_refresh(connection):
-                return FACTS
-        try:
-            _refresh(engine)
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) != READ_ONLY_SQLSTATE:
-                raise
-            log.info("read-only database: the KPIs read the event history directly")
-            return None
-    return FACTS
+        return _refresh(engine)
 
 
 def _needs_refresh(connection: Connection) -> bool:
@@ -284,8 +310,11 @@ def _fold(connection: Connection, events: Any) -> int:
 __all__ = [
     "FACTS",
     "RefreshResult",
-    "ready_facts",
+    "SummaryView",
     "rebuild_application_facts",
     "refresh_application_facts",
+    "refresh_if_behind",
     "summary_installed",
+    "summary_lag",
+    "summary_view",
 ]

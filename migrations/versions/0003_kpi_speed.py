@@ -72,7 +72,7 @@ COVERING_INDEXES = {
     ),
 }
 
-# The stage ranks of shared/kpi-definitions.md (data.labels.RANKS), written out
+# The stage ranks of contract/kpi-definitions.md (data.labels.RANKS), written out
 # so that this revision keeps building the same summary whatever the code becomes.
 RANK_CASE = (
     "CASE to_statut WHEN 'nouvelle' THEN 0 WHEN 'en_etude' THEN 1 WHEN 'entretien' THEN 2 "
@@ -152,9 +152,13 @@ def upgrade() -> None:
     if postgresql:
         for name, (table, columns, included, where) in COVERING_INDEXES.items():
             op.create_index(
-                name, table, columns, if_not_exists=True, postgresql_include=included,
+                name,
+                table,
+                columns,
+                if_not_exists=True,
+                postgresql_include=included,
                 postgresql_where=None if where is None else sa.text(where),
-            )  # fmt: skip
+            )
         op.execute(
             "ANALYZE dashboard_kpi_application_facts, candidatures, placements, "
             "factures, matchings, evaluations"

@@ -12,6 +12,8 @@ from data.sqlfuncs import add_months_to
 
 DEFAULT_TIMEZONE = "America/Guadeloupe"
 DEFAULT_SLA_HOURS = 48.0
+PLACEMENT_MONTHS = 6
+"""The placement window of the definitions: 6 calendar months after the session's end."""
 
 
 class _KpiSettings(Protocol):
@@ -97,7 +99,50 @@ class KpiQuery:
 
     def placement_window_complete(self, now: datetime) -> bool:
         """True when 6 months after the day before ``end`` is before today."""
-        return add_months_to(self.end - timedelta(days=1), 6) < self.today(now)
+        return self.placement_final_on() <= self.today(now)
+
+    def placement_final_on(self) -> date:
+        """The first day on which the period's 6-month placement figures are final:
+        ``(end - 1 day) + 6 months + 1 day``."""
+        return add_months_to(self.end - timedelta(days=1), PLACEMENT_MONTHS) + timedelta(days=1)
+
+    def placement_closed_shift_months(self, now: datetime) -> int:
+        """``k``: the fewest whole months the period must move back for its
+        placement window to be over (0 when it already is).
+
+        The smallest ``k >= 0`` with ``((end ⊖ k) - 1 day) + 6 months < today``,
+        where ``⊖`` subtracts calendar months clamped to the month's last day.
+        The condition only grows truer as ``k`` grows, so the first ``k`` that
+        meets it is the answer; it is at most the months from today to ``end``
+        plus 7.
+        """
+        today = self.today(now)
+        k = 0
+        while (
+            add_months_to(add_months_to(self.end, -k) - timedelta(days=1), PLACEMENT_MONTHS)
+            >= today
+        ):
+            k += 1
+        return k
+
+    def shifted_bounds(self, months: int) -> tuple[date, date]:
+        """``(start ⊖ months, end ⊖ months)``. Clamping to the month's last day can
+        bring the two together (``[30 March, 31 March)`` one month back): the
+        shifted period is then empty."""
+        return add_months_to(self.start, -months), add_months_to(self.end, -months)
+
+    def placement_closed_bounds(self, now: datetime) -> tuple[date, date]:
+        """The closed cohort period ``C = [start ⊖ k, end ⊖ k)``, ``k`` being
+        :meth:`placement_closed_shift_months`: the period moved back until every
+        member of its placement cohort has had its full 6 months."""
+        return self.shifted_bounds(self.placement_closed_shift_months(now))
+
+    def placement_closed(self, now: datetime) -> KpiQuery | None:
+        """``C`` as a query with the same filters; None when ``C`` is empty."""
+        start, end = self.placement_closed_bounds(now)
+        if (start, end) == (self.start, self.end):
+            return self
+        return replace(self, start=start, end=end) if start < end else None
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
