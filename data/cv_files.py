@@ -1,14 +1,21 @@
 """Serving applicants' CVs safely: only PDF files under ``UPLOAD_ROOT``.
 
 ``candidatures.cv_path`` is written by the website and is not trusted: a path
-that is absolute, climbs out with ``..``, resolves (through a symlink) outside
-the root, names something that is not a regular PDF file, is missing, or is
-larger than ``CV_MAX_BYTES`` gives a clear French message, and never the
-bytes of a file outside the root.
+that is absolute, climbs out with ``..``, goes through a symbolic link, names
+something that is not a regular PDF file, is missing, or is larger than
+``CV_MAX_BYTES`` gives a clear French message, and never the bytes of a file
+outside the root.
+
+The file is opened one component at a time from the root's directory
+descriptor, each with ``O_NOFOLLOW`` (``openat``): there is no moment between a
+check of the path and the opening of the file where a folder swapped for a
+symbolic link could lead outside the root. Symbolic links below the root are
+refused, wherever they point; the root itself may be one (it is configuration).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -48,22 +55,42 @@ def _relative_parts(cv_path: str) -> tuple[str, ...]:
     return parts
 
 
-def resolve_cv_path(upload_root: Path, cv_path: str | None) -> Path:
-    """The real path of a CV inside ``upload_root``; raises for anything else."""
+def _checked_parts(cv_path: str | None) -> tuple[str, ...]:
     if cv_path is None or not cv_path.strip():
         raise NotFound("Aucun CV n'est joint à cette candidature.")
-    parts = _relative_parts(cv_path.strip())
+    return _relative_parts(cv_path.strip())
+
+
+def _open_root(upload_root: Path) -> int:
     try:
-        root = upload_root.resolve(strict=True)
+        return os.open(upload_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         raise NotFound("Le dossier des CV (UPLOAD_ROOT) est introuvable sur ce serveur.") from None
+
+
+def _refusal(error: OSError) -> Exception:
+    """A link where a folder or the file was expected is refused; anything else is missing."""
+    if error.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR):
+        return InvalidInput(REFUSED_PATH)
+    return NotFound("Fichier CV introuvable ou illisible sur le serveur.")
+
+
+def open_beneath(upload_root: Path, parts: tuple[str, ...]) -> int:
+    """A read-only descriptor of ``upload_root/parts...``, no symbolic link followed below
+    the root; never blocks on a FIFO planted there. The caller closes it."""
+    folder = _open_root(upload_root)
     try:
-        real = root.joinpath(*parts).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, or a symlink loop
-        raise NotFound("Fichier CV introuvable sur le serveur.") from None
-    if not real.is_relative_to(root):
-        raise InvalidInput(REFUSED_PATH)
-    return real
+        for part in parts[:-1]:
+            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            inner = os.open(part, flags, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        return os.open(parts[-1], flags, dir_fd=folder)
+    except OSError as exc:
+        raise _refusal(exc) from None
+    finally:
+        os.close(folder)
 
 
 def read_cv(
@@ -71,17 +98,11 @@ def read_cv(
 ) -> CvFile:
     """The bytes of a CV, after every check of this module.
 
-    The file is opened without following a final symlink (the path is already
-    resolved) and checked on the open descriptor, so what is read is what was
-    checked.
+    The file is opened through the folder tree without following any link
+    (:func:`open_beneath`) and checked on the open descriptor, so what is read
+    is what was checked.
     """
-    real = resolve_cv_path(upload_root, cv_path)
-    # No final symlink, and never block on a FIFO planted under the root.
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        descriptor = os.open(real, flags)
-    except OSError:
-        raise NotFound("Fichier CV introuvable ou illisible sur le serveur.") from None
+    descriptor = open_beneath(upload_root, _checked_parts(cv_path))
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):

@@ -21,9 +21,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, update
 
 from data import audit
+from data.acting import acting_account
 from data.auth import OK, revoke_user_sessions
 from data.db import translate_errors
-from data.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from data.errors import Conflict, InvalidInput, NotFound
 from data.models import STAFF_ROLES, User
 from data.owned import SignInEvent
 from data.permissions import ROLE_LABELS, Actor, require
@@ -88,13 +89,6 @@ def _locked_staff(connection: Connection) -> dict[int, Any]:
     return {row.id: row for row in rows}
 
 
-def _check_actor(staff: dict[int, Any], actor: Actor) -> None:
-    """The acting admin must still be an active admin now (not just when the page ran)."""
-    row = staff.get(actor.id)
-    if row is None or not row.actif or row.role != "admin":
-        raise NotAllowed("Votre rôle ne permet pas cette action.")
-
-
 def _target(staff: dict[int, Any], user_id: int) -> Any:
     row = staff.get(user_id)
     if row is None:
@@ -121,7 +115,7 @@ def deactivate_account(
         raise InvalidInput("Vous ne pouvez pas désactiver votre propre compte.")
     with translate_errors(), engine.begin() as connection:
         staff = _locked_staff(connection)
-        _check_actor(staff, actor)
+        actor = acting_account(connection, actor, CAPABILITY)
         target = _target(staff, user_id)
         if not target.actif:
             raise Conflict("Ce compte est déjà désactivé.")
@@ -130,10 +124,14 @@ def deactivate_account(
         connection.execute(update(User).where(User.id == user_id).values(actif=False))
         revoked = revoke_user_sessions(connection, user_id=user_id, now=at)
         audit.record(
-            connection, actor=actor, action="user.deactivate", entity="users", entity_id=user_id,
+            connection,
+            actor=actor,
+            action="user.deactivate",
+            entity="users",
+            entity_id=user_id,
             details={"email": target.email, "actif": [True, False], "sessions_revoked": revoked},
             at=at,
-        )  # fmt: skip
+        )
     return AccountChange(user_id, target.email, "actif", True, False, revoked)
 
 
@@ -145,15 +143,20 @@ def reactivate_account(
     at = now or datetime.now(UTC)
     with translate_errors(), engine.begin() as connection:
         staff = _locked_staff(connection)
-        _check_actor(staff, actor)
+        actor = acting_account(connection, actor, CAPABILITY)
         target = _target(staff, user_id)
         if target.actif:
             raise Conflict("Ce compte est déjà actif.")
         connection.execute(update(User).where(User.id == user_id).values(actif=True))
         audit.record(
-            connection, actor=actor, action="user.reactivate", entity="users", entity_id=user_id,
-            details={"email": target.email, "actif": [False, True]}, at=at,
-        )  # fmt: skip
+            connection,
+            actor=actor,
+            action="user.reactivate",
+            entity="users",
+            entity_id=user_id,
+            details={"email": target.email, "actif": [False, True]},
+            at=at,
+        )
     return AccountChange(user_id, target.email, "actif", False, True)
 
 
@@ -169,7 +172,7 @@ def change_role(
     at = now or datetime.now(UTC)
     with translate_errors(), engine.begin() as connection:
         staff = _locked_staff(connection)
-        _check_actor(staff, actor)
+        actor = acting_account(connection, actor, CAPABILITY)
         target = _target(staff, user_id)
         if target.role == role:
             raise Conflict("Ce compte a déjà ce rôle.")
@@ -178,7 +181,12 @@ def change_role(
             raise InvalidInput(LAST_ADMIN_MESSAGE)
         connection.execute(update(User).where(User.id == user_id).values(role=role))
         audit.record(
-            connection, actor=actor, action="user.role_change", entity="users", entity_id=user_id,
-            details={"email": target.email, "role": [target.role, role]}, at=at,
-        )  # fmt: skip
+            connection,
+            actor=actor,
+            action="user.role_change",
+            entity="users",
+            entity_id=user_id,
+            details={"email": target.email, "role": [target.role, role]},
+            at=at,
+        )
     return AccountChange(user_id, target.email, "role", target.role, role)

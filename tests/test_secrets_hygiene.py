@@ -84,8 +84,10 @@ def findings_in(path: str, content: str, allowed: set[str]) -> list[Finding]:
 def _committable_files() -> list[str]:
     listing = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     return [name for name in listing.decode().split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -168,6 +170,12 @@ def test_the_example_documents_every_setting() -> None:
         or not re.search(rf"^# \S.*\n(#.*\n)*#? ?{name} = ", text, re.M)
     ]
     assert undocumented == [], "each setting needs a line and a comment above it"
+
+
+def test_the_readme_configuration_table_names_every_setting() -> None:
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Configuration", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    assert [name for name in Settings.model_fields if f"`{name}`" not in table] == []
 
 
 def test_the_example_keeps_the_defaults_and_holds_no_secret(

@@ -58,14 +58,20 @@ def admins(engine: Engine) -> tuple[Actor, int]:
 
 
 def test_staff_accounts_lists_staff_only_with_last_sign_in(engine: Engine) -> None:
-    active = factories.user(engine, role="secretariat", email="s@cipfaro.fr", password=PASSWORD,
-                            nom="Théodore")  # fmt: skip
+    active = factories.user(
+        engine, role="secretariat", email="s@cipfaro.fr", password=PASSWORD, nom="Théodore"
+    )
     inactive = factories.user(engine, role="direction", actif=False, nom="Zébulon")
     factories.user(engine, role="stagiaire")
     factories.user(engine, role="formateur")
     for minutes, password in ((0, PASSWORD), (5, "faux"), (10, PASSWORD), (11, "faux")):
-        auth.sign_in(engine, email="s@cipfaro.fr", password=password,
-                     now=T0 + timedelta(minutes=minutes), session_hours=8)  # fmt: skip
+        auth.sign_in(
+            engine,
+            email="s@cipfaro.fr",
+            password=password,
+            now=T0 + timedelta(minutes=minutes),
+            session_hours=8,
+        )
     frame = team.staff_accounts(engine)
     assert list(frame["id"]) == [active, inactive]  # active first
     assert list(frame["role_label"]) == ["Secrétariat", "Direction"]
@@ -77,8 +83,9 @@ def test_staff_accounts_lists_staff_only_with_last_sign_in(engine: Engine) -> No
 def test_deactivation_revokes_sessions_and_is_audited(engine: Engine, admins) -> None:
     actor, _ = admins
     target = factories.user(engine, role="secretariat", email="s@cipfaro.fr", password=PASSWORD)
-    token = auth.sign_in(engine, email="s@cipfaro.fr", password=PASSWORD, now=T0,
-                         session_hours=8).session_token  # fmt: skip
+    token = auth.sign_in(
+        engine, email="s@cipfaro.fr", password=PASSWORD, now=T0, session_hours=8
+    ).session_token
     change = team.deactivate_account(engine, actor=actor, user_id=target, now=T0)
     assert (change.field, change.old, change.new, change.sessions_revoked) == (
         "actif",
@@ -89,9 +96,14 @@ def test_deactivation_revokes_sessions_and_is_audited(engine: Engine, admins) ->
     assert _state(engine, target) == ("secretariat", False)
     assert auth.validate_session(engine, token or "", now=T0) is None
     assert _audit(engine) == [
-        (actor.id, "user.deactivate", "users", str(target),
-         {"email": "s@cipfaro.fr", "actif": [True, False], "sessions_revoked": 1}),
-    ]  # fmt: skip
+        (
+            actor.id,
+            "user.deactivate",
+            "users",
+            str(target),
+            {"email": "s@cipfaro.fr", "actif": [True, False], "sessions_revoked": 1},
+        ),
+    ]
 
 
 def test_reactivation_is_audited(engine: Engine, admins) -> None:
@@ -103,8 +115,9 @@ def test_reactivation_is_audited(engine: Engine, admins) -> None:
     assert [row[1] for row in _audit(engine)] == ["user.reactivate"]
 
 
-@pytest.mark.parametrize(("old", "new"), [("secretariat", "direction"), ("direction", "admin"),
-                                          ("admin", "secretariat")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("old", "new"), [("secretariat", "direction"), ("direction", "admin"), ("admin", "secretariat")]
+)
 def test_role_changes_among_staff_roles_are_audited(
     engine: Engine, admins, old: str, new: str
 ) -> None:
@@ -252,9 +265,11 @@ def test_two_admins_deactivating_each_other_at_once_leave_one_admin(pg_engine: E
     second = factories.user(pg_engine, role="admin", email="b@cipfaro.fr")
     second_actor = _actor(pg_engine, second)
     outcome = _race_behind_a_held_write(
-        pg_engine, {"actif": False}, second,  # the first admin deactivates the second...
+        pg_engine,
+        {"actif": False},
+        second,  # the first admin deactivates the second...
         lambda: team.deactivate_account(pg_engine, actor=second_actor, user_id=first),
-    )  # fmt: skip
+    )
     assert len(outcome) == 1 and isinstance(outcome[0], NotAllowed)  # ...who lost the right
     assert _state(pg_engine, first) == ("admin", True)
 
@@ -264,9 +279,11 @@ def test_concurrent_demotions_cannot_remove_the_last_admin(pg_engine: Engine) ->
     second = factories.user(pg_engine, role="admin", email="b@cipfaro.fr")
     first_actor = _actor(pg_engine, first)
     outcome = _race_behind_a_held_write(
-        pg_engine, {"role": "direction"}, second,  # one tab demotes the other admin...
+        pg_engine,
+        {"role": "direction"},
+        second,  # one tab demotes the other admin...
         lambda: team.change_role(pg_engine, actor=first_actor, user_id=first, role="direction"),
-    )  # fmt: skip
+    )
     assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput)  # ...the other tab waits
     assert "dernier administrateur actif" in str(outcome[0])
     assert _state(pg_engine, first) == ("admin", True)

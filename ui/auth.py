@@ -1,162 +1,113 @@
-"""The login screen: streamlit-authenticator's form and cookie, our decisions.
+"""The login screen and the session cookie.
 
-streamlit-authenticator 0.4.2 draws the form and keeps a signed JWT cookie,
-but it would check passwords, count failures and re-admit cookies on its own,
-in memory, and its logout does not invalidate the cookie. So two of its
-collaborators are replaced on each instance we build:
-
-- its authentication controller by :class:`_GatedController`: a submitted form
-  goes to :func:`data.auth.sign_in` (throttling, bcrypt against ``users``, the
-  sign-in log, a server-side session); a cookie goes to
-  :func:`data.auth.validate_session`, so it re-admits only while the session
-  it names is live;
-- its cookie writer by :class:`_SessionCookie`: the JWT it writes carries our
-  session token (``sid``) and the session's expiry.
+The form is drawn here and a submitted form goes straight to
+:func:`data.auth.sign_in` (throttling, bcrypt against ``users``, the sign-in
+log, a server-side session), with the client's address. streamlit-authenticator
+is kept for the one thing we use it for, the signed cookie: its ``CookieModel``
+reads the cookie back (HS256 with ``COOKIE_KEY``, ``exp_date`` not passed) and
+its cookie manager writes and deletes it. The JWT we write
+(:func:`data.auth.session_cookie`) carries our session token (``sid``), so a
+cookie re-admits only while the server-side session it names is live.
+``tests/test_auth_cookie.py`` pins the library behaviour this relies on.
 
 The session token lives in ``st.session_state[SESSION_KEY]``; ``ui/session.py``
-validates it against the database on every run.
+validates it against the database in every run.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
+import jwt
 import pandas as pd
 import streamlit as st
-import streamlit_authenticator as stauth
 from sqlalchemy import Engine
+from streamlit_authenticator.models.cookie_model import CookieModel
 
 from data import auth
+from data.db import check_connection
 from data.errors import DashboardError
 from data.models import STAFF_ROLES
-from data.permissions import ROLE_LABELS, Actor
+from data.permissions import ROLE_LABELS, Actor, role_label
 from data.settings import Settings
 from ui import state
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY: Final = "auth_session_token"
-_MESSAGE_KEY: Final = "auth_message"
 _ENDED_KEY: Final = "auth_session_ended"
 _DELETE_COOKIE_KEY: Final = "auth_delete_cookie"
-# streamlit-authenticator's own session-state keys.
-_AUTHENTICATOR_KEYS: Final = ("name", "username", "authentication_status", "email", "roles")
-FORM_FIELDS: Final = {
-    "Form name": "Connexion",
-    "Username": "Adresse e-mail",
-    "Password": "Mot de passe",
-    "Login": "Se connecter",
-}
+# CookieModel.get_cookie reads this key: True after a logout, so the cookie the
+# browser sent when the page was loaded is not read again in this session.
+LOGGED_OUT_KEY: Final = "logout"
+FORM_KEY: Final = "auth_login"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _admit(token: str, actor: Actor) -> None:
-    st.session_state[SESSION_KEY] = token
-    st.session_state.update(
-        authentication_status=True, username=actor.email.lower(), email=actor.email,
-        name=actor.display_name, roles=[actor.role],
-    )  # fmt: skip
+def cookie_model(settings: Settings) -> CookieModel:
+    """streamlit-authenticator's cookie reader/writer (renders its cookie component)."""
+    st.session_state.setdefault(LOGGED_OUT_KEY, False)
+    return CookieModel(
+        cookie_name=settings.COOKIE_NAME,
+        cookie_key=settings.require_cookie_key(),
+        cookie_expiry_days=settings.SESSION_HOURS / 24,
+    )
+
+
+def write_cookie(cookie: CookieModel, result: auth.SignInResult, settings: Settings) -> None:
+    """Store the signed session cookie in the browser (``Secure`` when COOKIE_SECURE)."""
+    if result.expires_at is None:
+        return
+    cookie.cookie_manager.set(
+        settings.COOKIE_NAME,
+        auth.session_cookie(result, settings.require_cookie_key()),
+        expires_at=result.expires_at,
+        max_age=settings.SESSION_HOURS * 3600,
+        secure=True if settings.COOKIE_SECURE else None,
+        same_site="strict",
+    )
 
 
 def forget_session() -> None:
-    """Drop this browser session's sign-in (our token and the authenticator's state)."""
+    """Drop this browser session's sign-in."""
     st.session_state.pop(SESSION_KEY, None)
-    for key in _AUTHENTICATOR_KEYS:
-        st.session_state[key] = None
 
 
-class _SessionCookie:
-    """Stands in for the authenticator's cookie controller; writes our signed cookie."""
-
-    def __init__(self, inner: Any, settings: Settings) -> None:
-        self._inner = inner
-        self._settings = settings
-        self.pending: auth.SignInResult | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def set_cookie(self) -> None:
-        """Called by the form after a success: deferred to :meth:`write`."""
-
-    def write(self, key: str) -> None:
-        """Render the cookie component (outside the login placeholder, which is cleared)."""
-        result, self.pending = self.pending, None
-        if result is None or result.expires_at is None:
-            return
-        model = self._inner.cookie_model
-        model.cookie_manager.set(
-            model.cookie_name, auth.session_cookie(result, key),
-            expires_at=result.expires_at, max_age=self._settings.SESSION_HOURS * 3600,
-        )  # fmt: skip
-
-
-class _GatedController:
-    """Stands in for the authenticator's controller: data.auth decides every login."""
-
-    def __init__(self, inner: Any, cookie: _SessionCookie, engine: Engine, settings: Settings):
-        self._inner = inner
-        self._cookie = cookie
-        self._engine = engine
-        self._settings = settings
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def login(
-        self,
-        username: str | None = None,
-        password: str | None = None,
-        *_args: Any,
-        token: dict[str, Any] | None = None,
-        **_kwargs: Any,
-    ) -> bool | None:
-        if token is not None:
-            self._resume(token)
-            return None
-        if not username or not password:
-            st.session_state[_MESSAGE_KEY] = "Saisissez votre adresse e-mail et votre mot de passe."
-            return False
-        result = auth.sign_in(
-            self._engine, email=username, password=password, now=_now(),
-            session_hours=self._settings.SESSION_HOURS,
-        )  # fmt: skip
-        if not result.ok or result.actor is None or result.session_token is None:
-            st.session_state["authentication_status"] = False
-            st.session_state[_MESSAGE_KEY] = result.message
-            return False
-        _admit(result.session_token, result.actor)
-        self._cookie.pending = result
-        return True
-
-    def _resume(self, payload: dict[str, Any]) -> None:
-        """A valid cookie re-admits only while the server-side session it names is live."""
-        token = auth.session_token_from_cookie(payload)
-        actor = auth.validate_session(self._engine, token, now=_now()) if token else None
-        if actor is not None and token is not None:
-            _admit(token, actor)
-
-
-def _authenticator(settings: Settings, engine: Engine) -> tuple[Any, _SessionCookie]:
-    authenticator = stauth.Authenticate(
-        auth.staff_credentials(engine),
-        cookie_name=settings.COOKIE_NAME,
-        cookie_key=auth.require_cookie_key(settings),
-        cookie_expiry_days=settings.SESSION_HOURS / 24,
-        auto_hash=False,
-        login_sleep_time=0,
+def client_address(settings: Settings) -> str:
+    """The address sign-in attempts are counted under (see :func:`data.auth.client_address`)."""
+    header = settings.FORWARDED_FOR_HEADER
+    forwarded = st.context.headers.get_all(header) if header else []
+    remote = st.context.ip_address  # None on localhost (and not a str under AppTest)
+    return auth.client_address(
+        remote if isinstance(remote, str) else None,
+        [value for value in forwarded if isinstance(value, str)],
+        trust_forwarded=header is not None,
     )
-    cookie = _SessionCookie(authenticator.cookie_controller, settings)
-    authenticator.cookie_controller = cookie
-    authenticator.authentication_controller = _GatedController(
-        authenticator.authentication_controller, cookie, engine, settings
-    )
-    return authenticator, cookie
+
+
+def cookie_session_token(cookie: CookieModel) -> str | None:
+    """The session token of the cookie the browser sent, if it is ours, signed and unexpired."""
+    try:
+        payload = cookie.get_cookie()
+    except jwt.PyJWTError:  # the library lets some malformed tokens through (alg "none")
+        log.warning("a malformed session cookie was ignored")
+        return None
+    return auth.session_token_from_cookie(payload or None)
+
+
+def _resume(cookie: CookieModel, engine: Engine) -> Actor | None:
+    """A valid cookie re-admits only while the server-side session it names is live."""
+    token = cookie_session_token(cookie)
+    actor = auth.validate_session(engine, token, now=_now()) if token else None
+    if actor is not None and token is not None:
+        st.session_state[SESSION_KEY] = token
+        st.session_state.pop(_ENDED_KEY, None)
+    return actor
 
 
 def _demo_accounts_table() -> None:
@@ -164,40 +115,69 @@ def _demo_accounts_table() -> None:
 
     st.info("Base de démonstration : comptes d'essai.", icon=":material/info:")
     rows = [
-        (a.email, a.password, ROLE_LABELS.get(a.role, a.role),
-         "oui" if a.actif and a.role in STAFF_ROLES else "non")
+        (
+            a.email,
+            a.password,
+            role_label(a.role),
+            "oui" if a.actif and a.role in STAFF_ROLES else "non",
+        )
         for a in DEMO_ACCOUNTS
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame(rows, columns=["Adresse e-mail", "Mot de passe", "Rôle", "Accès"])
     st.dataframe(frame, hide_index=True)
 
 
+def _form(settings: Settings, engine: Engine) -> auth.SignInResult | None:
+    """The login form; the outcome of this run's submission, if there was one."""
+    with st.form(FORM_KEY):
+        st.header("Connexion")
+        email = st.text_input("Adresse e-mail", max_chars=auth.EMAIL_MAX_CHARS)
+        password = st.text_input("Mot de passe", type="password", max_chars=1024)
+        submitted = st.form_submit_button("Se connecter", type="primary")
+    if not submitted:
+        return None
+    if not email.strip() or not password:
+        st.error("Saisissez votre adresse e-mail et votre mot de passe.", icon=":material/lock:")
+        return None
+    result = auth.sign_in(
+        engine,
+        email=email,
+        password=password,
+        now=_now(),
+        session_hours=settings.SESSION_HOURS,
+        client_address=client_address(settings),
+        limits=auth.SignInLimits.from_settings(settings),
+    )
+    if not result.ok:
+        st.error(result.message, icon=":material/lock:")
+    return result
+
+
 def login_screen(settings: Settings, engine: Engine) -> Actor | None:
-    """Draw the login form; return the actor when this run signed them in."""
-    key = auth.require_cookie_key(settings)
-    if st.session_state.get(SESSION_KEY) is None:
-        forget_session()
-    authenticator, cookie = _authenticator(settings, engine)
+    """The login form (or a re-admission by cookie); the actor when this run signed them in."""
+    check_connection(engine)  # a database that does not answer is said before the form
+    cookie = cookie_model(settings)
     if st.session_state.pop(_DELETE_COOKIE_KEY, False):
-        authenticator.cookie_controller.delete_cookie()
+        cookie.delete_cookie()
+    elif not st.session_state[LOGGED_OUT_KEY] and (actor := _resume(cookie, engine)):
+        return actor
     placeholder = st.empty()
     with placeholder.container(), st.columns([1, 2, 1])[1]:
         st.title("CIP FARO — Tableau de bord")
-        if st.session_state.pop(_ENDED_KEY, False):
+        if st.session_state.get(_ENDED_KEY):  # until the next sign-in (the cookie
+            # component reruns the script once it has loaded: a pop would lose it)
             st.info("Votre session a pris fin. Reconnectez-vous.", icon=":material/logout:")
-        authenticator.login(location="main", fields=FORM_FIELDS, key="auth_login")
-        message = st.session_state.pop(_MESSAGE_KEY, None)
-        if message:
-            st.error(message, icon=":material/lock:")
+        result = _form(settings, engine)
         if settings.demo_mode:
             _demo_accounts_table()
-    token = st.session_state.get(SESSION_KEY)
-    actor = auth.validate_session(engine, token, now=_now()) if token else None
-    if actor is None:
+    if result is None or not result.ok or result.actor is None or not result.session_token:
         return None
     placeholder.empty()
-    cookie.write(key)
-    return actor
+    st.session_state[SESSION_KEY] = result.session_token
+    st.session_state[LOGGED_OUT_KEY] = False
+    st.session_state.pop(_ENDED_KEY, None)
+    write_cookie(cookie, result, settings)  # outside the placeholder, which is cleared
+    return result.actor
 
 
 def session_ended() -> None:
@@ -214,7 +194,7 @@ def _logout() -> None:
         except DashboardError:  # the database is down: still sign this browser out
             log.exception("sign-out could not be recorded")
     forget_session()
-    st.session_state["logout"] = True  # the authenticator stops reading its cookie
+    st.session_state[LOGGED_OUT_KEY] = True  # the cookie sent with the page is not read again
     st.session_state[_DELETE_COOKIE_KEY] = True
 
 
@@ -224,6 +204,9 @@ def signed_in_sidebar(actor: Actor) -> None:
         st.text(actor.display_name)
         st.caption(ROLE_LABELS.get(actor.role, "Rôle inconnu"))
         st.button(
-            "Se déconnecter", key="auth_logout", icon=":material/logout:", on_click=_logout,
+            "Se déconnecter",
+            key="auth_logout",
+            icon=":material/logout:",
+            on_click=_logout,
             width="stretch",
-        )  # fmt: skip
+        )

@@ -1,27 +1,49 @@
-"""Who is using the app in this browser session, and what they may see.
+"""Who is using the app in this browser session, asked at the moment it matters.
 
-The sign-in gate runs at the start of every run (``ui/app.start``): the
-session token kept in ``st.session_state`` is checked against the database
-each time, so a logout, a revoked session, a deactivated account or a role
-change takes effect at the next run. Without a valid session the login form
-is drawn and the run stops. Decisions live in :mod:`data.auth`; the form and
-cookie wiring in :mod:`ui.auth`.
+:func:`current_actor` is the one way to know who is acting. It checks the
+session token kept in ``st.session_state`` against the database: a logout, a
+revoked or expired session, a deactivated account or a role change counts at
+once. It is resolved once per script run and shared by everything in that run;
+and every kind of run asks it: the full run (the sign-in gate, then the page),
+a widget callback (which runs before the page, in the same run), the body of
+an ``st.dialog`` when one of its buttons is clicked, and each rerun of an
+``st.fragment(run_every=...)`` (neither of those goes through the gate).
+
+The write functions check the account again in their own transaction
+(:mod:`data.acting`); this module decides what the screen shows.
 """
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, datetime
+from typing import Any, Final
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from data import auth
 from data.permissions import Actor, can
 from ui import state
 from ui.auth import SESSION_KEY, login_screen, session_ended, signed_in_sidebar
 
+_RESOLVED_KEY: Final = "auth_actor_this_run"
+ACCESS_REFUSED: Final = "Accès refusé : cette page n'est pas ouverte à votre rôle."
 
-def current_actor() -> Actor | None:
-    """The signed-in staff member, re-read from the database on every run."""
+
+def _this_run() -> Any:
+    """An object that exists for exactly one script run (None outside a Streamlit run).
+
+    Streamlit creates a fresh ``ParallelFragmentCoordinator`` at the start of
+    every run, fragment reruns included (``ScriptRunContext.reset``); it is
+    held weakly, so a finished run's object is never taken for a new one's.
+    ``tests/test_session_actor.py`` pins this.
+    """
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+
+
+def _validated() -> Actor | None:
     token = st.session_state.get(SESSION_KEY)
     if not token:
         return None
@@ -31,18 +53,37 @@ def current_actor() -> Actor | None:
     return actor
 
 
-def gate() -> Actor:
-    """The signed-in actor, or the login form and a stopped run.
+def current_actor() -> Actor | None:
+    """The signed-in staff member as the database says now; None: nobody (any more).
+
+    When a session has just ended, the login screen of the next full run says so.
+    """
+    run = _this_run()
+    resolved = st.session_state.get(_RESOLVED_KEY)
+    if run is not None and resolved is not None and resolved[0]() is run:
+        return resolved[1]  # type: ignore[no-any-return]
+    return _remember(_validated())
+
+
+def _remember(actor: Actor | None) -> Actor | None:
+    """``actor`` is who acts for the rest of this run."""
+    run = _this_run()
+    if run is not None:
+        st.session_state[_RESOLVED_KEY] = (weakref.ref(run), actor)
+    return actor
+
+
+def gate() -> Actor | None:
+    """The signed-in actor, or None with the login form drawn.
 
     Outside demo mode the app refuses to start without a proper COOKIE_KEY
     (:class:`~data.errors.ConfigurationError`, shown by ``ui/app.start``).
     """
     settings = state.settings()
-    auth.require_cookie_key(settings)
-    actor = current_actor() or login_screen(settings, state.engine())
-    if actor is None:
-        st.stop()
-    signed_in_sidebar(actor)
+    settings.require_cookie_key()
+    actor = current_actor() or _remember(login_screen(settings, state.engine()))
+    if actor is not None:
+        signed_in_sidebar(actor)
     return actor
 
 
@@ -52,8 +93,22 @@ def require_page(path: str) -> Actor:
 
     actor = current_actor()
     if actor is None or not can(actor.role, page_by_path(path).capability):
-        st.error(
-            "Accès refusé : cette page n'est pas ouverte à votre rôle.", icon=":material/block:"
-        )
+        st.error(ACCESS_REFUSED, icon=":material/block:")
         st.stop()
+    return actor
+
+
+def still_allowed(path: str) -> Actor:
+    """For a fragment's rerun (``run_every``) or a dialog's button: the actor, now.
+
+    When the session has ended, or the role no longer opens the page, nothing
+    more of the fragment is drawn: the whole app reruns, and the sign-in gate
+    shows the login form ("Votre session a pris fin") or the role's own pages.
+    """
+    from ui.navigation import page_by_path
+
+    actor = current_actor()
+    if actor is None or not can(actor.role, page_by_path(path).capability):
+        st.rerun(scope="app")
+    assert actor is not None  # st.rerun does not return
     return actor
