@@ -23,6 +23,16 @@ class DatabaseUnavailable(DashboardError):
     """The database cannot be reached or answered with an error."""
 
 
+class DataRejected(DatabaseUnavailable):
+    """The database refused a write (a constraint: duplicate, missing reference):
+    nothing was written, and trying again as it is changes nothing."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the database was lost or refused (worth trying again later),
+    as opposed to a statement the database rejected (trying again changes nothing)."""
+
+
 class NotFound(DashboardError):
     """The row asked for does not exist (any more)."""
 

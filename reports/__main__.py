@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : écriture impossible dans {args.out} ({exc.strerror}).", file=sys.stderr)
         return 1
     for file in files:
-        print(file.path)
+        print(args.out / file.filename)
     return 0
 
 

@@ -15,16 +15,22 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, select, update
 
 from data import audit
+from data.acting import acting_account
 from data.db import translate_errors
 from data.errors import Conflict, NotFound
-from data.owned import ReportDelivery, ReportRun
+from data.owned import (
+    RESENDABLE_DELIVERY_STATUSES,
+    RESENDABLE_RUN_STATUSES,
+    DeliveryStatus,
+    ReportDelivery,
+    ReportRun,
+    RunStatus,
+)
 from data.permissions import Actor, require
 from data.settings import Settings
 from reports.alerts import RUN_ENTITY
 from reports.mail import Transport, transport_from_settings
 from reports.runs import (
-    RESENDABLE_DELIVERY_STATUSES,
-    RESENDABLE_RUN_STATUSES,
     RunOutcome,
     claim_run,
     deliver_run,
@@ -64,7 +70,6 @@ def send_now(
         run_id=run_id,
         schedule=schedule,
         due_at=due_at,
-        late=False,
         now=at,
         transport=transport or transport_from_settings(settings),
     )
@@ -74,7 +79,9 @@ def _reopen_for_resend(connection: Connection, run_id: int, now: datetime) -> li
     reopened = connection.execute(
         update(ReportRun)
         .where(ReportRun.id == run_id, ReportRun.status.in_(RESENDABLE_RUN_STATUSES))
-        .values(status="working", claimed_by=worker_name(), claimed_at=now, finished_at=None)
+        .values(
+            status=RunStatus.working, claimed_by=worker_name(), claimed_at=now, finished_at=None
+        )
     ).rowcount
     if reopened != 1:
         if connection.execute(select(ReportRun.id).where(ReportRun.id == run_id)).first() is None:
@@ -96,7 +103,7 @@ def _reopen_for_resend(connection: Connection, run_id: int, now: datetime) -> li
             ReportDelivery.run_id == run_id,
             ReportDelivery.status.in_(RESENDABLE_DELIVERY_STATUSES),
         )
-        .values(status="pending", attempts=0, next_attempt_at=None, updated_at=now)
+        .values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=None, updated_at=now)
     )
     return list(targets)
 
@@ -125,6 +132,7 @@ def resend_failed(
     # A run without files is built again: its schedule must still exist (checked before writing).
     schedule = get_schedule(engine, run.schedule_id) if run.attachments is None else None
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, CAPABILITY)
         targets = _reopen_for_resend(connection, run_id, at)
         audit.record(
             connection,
@@ -143,7 +151,6 @@ def resend_failed(
             run_id=run_id,
             schedule=schedule,
             due_at=run.due_at,
-            late=bool(run.late),
             now=at,
             transport=chosen,
         )

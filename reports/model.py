@@ -16,7 +16,10 @@ from typing import Any, Literal
 import pandas as pd
 
 # "id": a number shown without thousands separator (an application's N°).
-ColumnKind = Literal["money", "percent", "integer", "number", "date", "datetime", "text", "id"]
+# "hours": a duration in hours; "score": a mean note out of 5.
+ColumnKind = Literal[
+    "money", "percent", "integer", "number", "hours", "score", "date", "datetime", "text", "id"
+]
 ReportKind = Literal["monthly", "weekly", "qualiopi"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("monthly", "weekly", "qualiopi")
 
@@ -55,13 +58,23 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class Figure:
-    """A headline figure, with the previous period's value when compared."""
+    """A headline figure as every renderer shows it (PDF card, email line, workbook
+    row). For a KPI, the label and the texts come from its one specification
+    (``data.kpis.specs``), as on the screens; ``value`` and ``previous`` stay raw
+    for the workbook, whose cells are numbers."""
 
     label: str
     value: Any
-    kind: ColumnKind
+    kind: ColumnKind  # the workbook cell's format
+    text: str  # the value in French
     previous: Any = None
-    compared: bool = False
+    previous_text: str | None = None
+    change: str | None = None  # against the previous period; None: not compared
+    note: str | None = None  # what the figure covers, when that must be said
+
+    @property
+    def compared(self) -> bool:
+        return self.previous_text is not None
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,18 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from data import audit
+from data.acting import acting_account
+from data.conflicts import gone_meanwhile
 from data.db import translate_errors
 from data.errors import Conflict, InvalidInput, NotFound
+from data.labels import timezone_clause
 from data.models import Formation
 from data.owned import ReportSchedule
+from data.periods import SCHEDULE_PERIODS
 from data.permissions import Actor, require
+from data.settings import get_settings
+from reports.mail import recipient_allowed
 from reports.model import REPORT_KINDS
-from reports.periods import SCHEDULE_PERIODS
 
 CAPABILITY: Final = "schedules.write"
 ENTITY: Final = "dashboard_report_schedules"
@@ -121,11 +126,19 @@ def valid_email(address: str) -> bool:
 
 
 def _clean_recipients(recipients: Iterable[str]) -> tuple[str, ...]:
+    domains = get_settings().recipient_domains
     cleaned: list[str] = []
     for raw in recipients:
         address = raw.strip()
         if not valid_email(address):
             raise InvalidInput(f"Adresse e-mail invalide : « {address[:80]} ».")
+        if not recipient_allowed(address, domains):
+            raise InvalidInput(
+                f"Adresse refusée : « {address[:80]} ». Les rapports contiennent le chiffre "
+                "d'affaires et des noms de candidats : ils ne partent que vers "
+                + ", ".join(f"@{domain}" for domain in domains)
+                + " (réglage REPORT_RECIPIENT_DOMAINS)."
+            )
         if address.lower() not in (known.lower() for known in cleaned):
             cleaned.append(address)
     if not cleaned:
@@ -300,6 +313,7 @@ def create_schedule(
     at = now or datetime.now(UTC)
     clean = validate_schedule(spec)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, CAPABILITY)
         _check_formation(connection, clean.formation_slug)
         schedule_id = connection.execute(
             insert(ReportSchedule)
@@ -335,7 +349,7 @@ def _guarded_update(
         statement = statement.where(ReportSchedule.updated_at == expected)
     if connection.execute(statement.values(**values)).rowcount != 1:
         _load(connection, schedule_id)  # NotFound when it is gone
-        raise Conflict("Cette planification a été modifiée entre-temps : rechargez la page.")
+        raise gone_meanwhile("Cette planification a été modifiée entre-temps")
 
 
 def update_schedule(
@@ -352,6 +366,7 @@ def update_schedule(
     at = now or datetime.now(UTC)
     clean = validate_schedule(spec)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, CAPABILITY)
         before = _load(connection, schedule_id)
         _check_formation(connection, clean.formation_slug)
         old, new = _stored(before.spec()), _stored(clean)
@@ -377,6 +392,7 @@ def _set_paused(
 ) -> ScheduleView:
     require(actor, CAPABILITY)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, CAPABILITY)
         before = _load(connection, schedule_id)
         if before.paused == paused:
             raise Conflict("Cette planification est déjà " + ("en pause." if paused else "active."))
@@ -417,6 +433,7 @@ def delete_schedule(
     require(actor, CAPABILITY)
     at = now or datetime.now(UTC)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, CAPABILITY)
         before = _load(connection, schedule_id)
         _guarded_update(connection, schedule_id, None, {"deleted_at": at, "updated_at": at})
         audit.record(
@@ -432,8 +449,8 @@ def delete_schedule(
 
 
 def describe_recurrence(spec: ScheduleInput | ScheduleView) -> str:
-    """``Chaque lundi à 07:00 (America/Guadeloupe)``."""
-    at = f"à {spec.time_of_day} ({spec.timezone})"
+    """``Chaque lundi à 07:00 (heure de Guadeloupe)``."""
+    at = f"à {spec.time_of_day} ({timezone_clause(spec.timezone)})"
     if spec.frequency == "weekly" and spec.weekday is not None:
         return f"Chaque {WEEKDAY_LABELS[spec.weekday]} {at}"
     if spec.frequency == "monthly":

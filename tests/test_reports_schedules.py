@@ -10,8 +10,8 @@ from sqlalchemy import Engine, select
 
 from data.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from data.owned import AuditLog
+from data.periods import schedule_period
 from data.permissions import Actor
-from reports.periods import schedule_period
 from reports.schedules import (
     ScheduleInput,
     create_schedule,
@@ -118,12 +118,18 @@ def test_update_replaces_settings_and_audits_the_changes(engine: Engine) -> None
     later = T0 + timedelta(hours=1)
     spec = replace(SPEC, time_of_day="08:30", recipients=("autre@cipfaro.fr",))
     updated = update_schedule(
-        engine, actor=actor, schedule_id=created.id, spec=spec,
-        expected_updated_at=created.updated_at, now=later,
-    )  # fmt: skip
+        engine,
+        actor=actor,
+        schedule_id=created.id,
+        spec=spec,
+        expected_updated_at=created.updated_at,
+        now=later,
+    )
     assert (updated.time_of_day, updated.recipients, updated.updated_at) == (
-        "08:30", ("autre@cipfaro.fr",), later,
-    )  # fmt: skip
+        "08:30",
+        ("autre@cipfaro.fr",),
+        later,
+    )
     (row,) = _audit(engine, "report_schedule.update")
     assert row.details == {
         "time_of_day": ["07:00", "08:30"],
@@ -137,9 +143,13 @@ def test_update_of_a_stale_form_is_a_conflict(engine: Engine) -> None:
     update_schedule(engine, actor=actor, schedule_id=created.id, spec=SPEC, now=T0 + timedelta(1))
     with pytest.raises(Conflict):
         update_schedule(
-            engine, actor=actor, schedule_id=created.id, spec=SPEC,
-            expected_updated_at=created.updated_at, now=T0 + timedelta(2),
-        )  # fmt: skip
+            engine,
+            actor=actor,
+            schedule_id=created.id,
+            spec=SPEC,
+            expected_updated_at=created.updated_at,
+            now=T0 + timedelta(2),
+        )
 
 
 def test_pause_resume_and_delete(engine: Engine) -> None:
@@ -167,12 +177,24 @@ def test_pause_resume_and_delete(engine: Engine) -> None:
     ("timezone", "after", "expected_utc"),
     [
         # Guadeloupe is UTC-4 all year: 07:00 local is 11:00 UTC.
-        ("America/Guadeloupe", datetime(2026, 11, 20, 12, 0, tzinfo=UTC), datetime(2026, 11, 21, 11, 0, tzinfo=UTC)),
+        (
+            "America/Guadeloupe",
+            datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
+            datetime(2026, 11, 21, 11, 0, tzinfo=UTC),
+        ),
         # Paris in winter (UTC+1) and in summer (UTC+2).
-        ("Europe/Paris", datetime(2026, 1, 15, 12, 0, tzinfo=UTC), datetime(2026, 1, 16, 6, 0, tzinfo=UTC)),
-        ("Europe/Paris", datetime(2026, 7, 15, 12, 0, tzinfo=UTC), datetime(2026, 7, 16, 5, 0, tzinfo=UTC)),
+        (
+            "Europe/Paris",
+            datetime(2026, 1, 15, 12, 0, tzinfo=UTC),
+            datetime(2026, 1, 16, 6, 0, tzinfo=UTC),
+        ),
+        (
+            "Europe/Paris",
+            datetime(2026, 7, 15, 12, 0, tzinfo=UTC),
+            datetime(2026, 7, 16, 5, 0, tzinfo=UTC),
+        ),
     ],
-)  # fmt: skip
+)
 def test_daily_0700_fires_at_0700_local(
     timezone: str, after: datetime, expected_utc: datetime
 ) -> None:
@@ -204,8 +226,8 @@ def test_weekly_and_monthly_recurrences() -> None:
     assert first == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     monthly = next_run_after(SPEC, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     assert monthly == datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
-    assert describe_recurrence(SPEC) == "Le 1er de chaque mois à 07:00 (America/Guadeloupe)"
-    assert describe_recurrence(weekly) == "Chaque lundi à 07:00 (America/Guadeloupe)"
+    assert describe_recurrence(SPEC) == "Le 1er de chaque mois à 07:00 (heure de Guadeloupe)"
+    assert describe_recurrence(weekly) == "Chaque lundi à 07:00 (heure de Guadeloupe)"
 
 
 @pytest.mark.parametrize(

@@ -16,17 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 
 from data.db import create_db_engine
+from data.errors import DatabaseUnavailable
 from data.models import Formation
 from data.owned import AuditLog, ReportDelivery, ReportRun, ReportSchedule
 from data.permissions import Actor
 from data.settings import Settings, load_settings
 from reports.history import run_deliveries, run_files, run_history
-from reports.lease import SchedulerGuard, holder_is_dead
+from reports.inhand import WorkInHand
+from reports.lease import LeasedTransport, SchedulerGuard, holder_is_dead
+from reports.mail import DeliveryError, build_message
 from reports.manual import resend_failed, send_now
-from reports.runs import INTERRUPTED_PENDING, INTERRUPTED_SENDING, claim_run, recover
+from reports.runs import (
+    INTERRUPTED_PENDING,
+    INTERRUPTED_SENDING,
+    LOST_DURING_HANDOVER,
+    claim_run,
+    recover,
+)
 from reports.schedules import (
     ScheduleInput,
     ScheduleView,
@@ -36,7 +45,14 @@ from reports.schedules import (
 )
 from reports.step import run_due
 from tests import factories
-from tests.conftest import SmtpSink, free_port, new_sqlite_database
+from tests.conftest import (
+    SmtpSink,
+    free_port,
+    lock_backend,
+    new_sqlite_database,
+    refuse_connections,
+    terminate_backends,
+)
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 DUE = DAY.replace(hour=7)  # 07:00 UTC
@@ -107,6 +123,12 @@ def alerts(engine: Engine) -> int:
 
 def subject(message: Any) -> str:
     return str(email.header.make_header(email.header.decode_header(message["Subject"])))
+
+
+def only_the_owner_told(sink: SmtpSink, what: str) -> bool:
+    """The one message received is the owner's alert, and it says ``what`` happened."""
+    (alert,) = sink.messages
+    return str(alert["To"]) == "owner@cipfaro.fr" and what in alert.get_body().get_content()
 
 
 # --- Claim: never twice ----------------------------------------------------------------
@@ -225,9 +247,12 @@ def test_editing_recipients_just_after_a_due_time_does_not_lose_that_run(
     settings = mail_settings(tmp_path, smtp_sink)
     created = schedule(engine, owner(engine))
     edited = update_schedule(
-        engine, actor=owner(engine, "editor@cipfaro.fr"), schedule_id=created.id,
-        spec=replace(BASE, recipients=("a@cipfaro.fr",)), now=DUE + timedelta(seconds=10),
-    )  # fmt: skip
+        engine,
+        actor=owner(engine, "editor@cipfaro.fr"),
+        schedule_id=created.id,
+        spec=replace(BASE, recipients=("a@cipfaro.fr",)),
+        now=DUE + timedelta(seconds=10),
+    )
     assert edited.active_since == created.active_since  # the recurrence did not change
     run_due(engine, settings, DUE + timedelta(seconds=20))  # the tick after the edit
     assert [(r.due_at, r.status) for r in runs(engine)] == [(DUE, "sent")]
@@ -241,9 +266,12 @@ def test_a_new_recurrence_owes_nothing_before_it_was_set(
     created = schedule(engine, owner(engine), time_of_day="06:00")
     changed_at = DUE - timedelta(minutes=30)  # 06:30: today's 06:00 has gone by
     update_schedule(
-        engine, actor=owner(engine, "editor@cipfaro.fr"), schedule_id=created.id,
-        spec=replace(BASE, time_of_day="06:15"), now=changed_at,
-    )  # fmt: skip
+        engine,
+        actor=owner(engine, "editor@cipfaro.fr"),
+        schedule_id=created.id,
+        spec=replace(BASE, time_of_day="06:15"),
+        now=changed_at,
+    )
     run_due(engine, settings, changed_at + timedelta(minutes=1))
     assert runs(engine) == []  # 06:15 today was before the change: not owed, not missed
 
@@ -309,6 +337,7 @@ class DropsAfterData:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.messages = 0
+        self.recipients: list[str] = []  # RCPT TO of each message read
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -322,6 +351,8 @@ class DropsAfterData:
                 connection.sendall(b"220 test ESMTP\r\n")
                 for line in lines:
                     verb = line[:4].upper()
+                    if verb == b"RCPT":
+                        self.recipients.append(line.decode().split(":", 1)[1].strip(" <>\r\n"))
                     if verb == b"DATA":
                         connection.sendall(b"354 go ahead\r\n")
                         for body in lines:
@@ -352,10 +383,16 @@ def test_a_connection_lost_after_the_message_is_never_resent_blindly(
         server.close()
     (run,) = runs(engine)
     assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("interrupted", 1)}
-    assert server.messages == 1  # handed over once, never again
+    assert server.recipients.count("a@cipfaro.fr") == 1  # handed over once, never again
     with engine.connect() as connection:
         error = connection.execute(select(ReportDelivery.last_error)).scalar_one()
-    assert error.startswith(INTERRUPTED_SENDING) and "peut-être été reçu" in error
+    # Nothing stopped: say what happened, not "arrêt du service".
+    assert error.startswith(LOST_DURING_HANDOVER) and "arrêt du service" not in error
+    assert (
+        "connexion perdue pendant la remise : le destinataire l'a peut-être reçu" in error.lower()
+    )
+    # The owner is told of the interrupted run; that alert's own hang-up is caught, not raised.
+    assert server.recipients.count("owner@cipfaro.fr") == 1 and alerts(engine) == 1
 
 
 def test_smtp_back_before_the_last_retry_delivers_without_alert(
@@ -395,12 +432,113 @@ def test_refused_recipient_fails_at_once_owner_told_and_resend_targets_only_them
     outcome = resend_failed(
         engine, settings, actor=actor, run_id=run.id, now=DUE + timedelta(hours=1)
     )
-    assert outcome.status == "sent"
+    assert outcome.status == "sent_late"  # an hour after its due time: it says so
+    assert subject(smtp_sink.received_by("b@cipfaro.fr")[0]).startswith("[En retard] ")
     assert len(smtp_sink.received_by("a@cipfaro.fr")) == 1  # never sent twice
     assert len(smtp_sink.received_by("b@cipfaro.fr")) == 1
     assert deliveries(engine, run.id) == {"a@cipfaro.fr": ("sent", 1), "b@cipfaro.fr": ("sent", 1)}
     with pytest.raises(Exception, match="Rien à renvoyer"):
         resend_failed(engine, settings, actor=actor, run_id=run.id, now=DUE + timedelta(hours=2))
+
+
+def test_a_retry_that_leaves_late_is_marked_late(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    schedule(engine, owner(engine), recipients=("a@cipfaro.fr",))
+    t0 = DUE + timedelta(seconds=10)
+    run_due(engine, smtp_down(tmp_path), t0)
+    run_due(engine, smtp_down(tmp_path), t0 + timedelta(minutes=1))
+    # The third attempt leaves six minutes after the due time: late, and it says so.
+    run_due(engine, mail_settings(tmp_path, smtp_sink), t0 + timedelta(minutes=6))
+    (run,) = runs(engine)
+    assert (run.status, run.late) == ("sent_late", True)
+    (message,) = smtp_sink.messages
+    assert subject(message).startswith("[En retard] CIP FARO")
+    assert "Ce rapport était prévu le 20/11/2026 07:00" in message.get_body().get_content()
+
+
+def test_each_message_names_its_schedule_and_its_run(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    sched = schedule(engine, owner(engine), recipients=("a@cipfaro.fr",))
+    run_due(engine, mail_settings(tmp_path, smtp_sink), DUE + timedelta(seconds=10))
+    (message,) = smtp_sink.messages
+    assert message["X-CIPFARO-Run"] == f"{sched.id}/2026-11-20T07:00:00Z"
+    assert subject(message) == (
+        "CIP FARO — Secrétariat quotidien — Rapport hebdomadaire du secrétariat — "
+        "du 19/11/2026 au 19/11/2026"
+    )
+
+
+def test_a_stop_between_recipients_leaves_each_delivery_true_and_the_owner_is_told_next(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine), recipients=("a@cipfaro.fr", "b@cipfaro.fr", "c@cipfaro.fr"))
+    stop = threading.Event()
+    smtp_sink.on_accept = lambda _content: stop.set()  # SIGTERM while "a" is handed over
+    run_due(engine, settings, DUE + timedelta(seconds=10), stop=stop)
+    (run,) = runs(engine)
+    assert run.status == "interrupted"
+    assert deliveries(engine, run.id) == {
+        "a@cipfaro.fr": ("sent", 1),
+        "b@cipfaro.fr": ("interrupted", 0),
+        "c@cipfaro.fr": ("interrupted", 0),
+    }
+    assert [str(m["To"]) for m in smtp_sink.messages] == ["a@cipfaro.fr"]  # no alert while stopping
+    smtp_sink.on_accept = None
+    smtp_sink.messages.clear()
+    run_due(engine, settings, DUE + timedelta(minutes=5))  # the next start tells the owner
+    assert only_the_owner_told(smtp_sink, "b@cipfaro.fr : " + INTERRUPTED_PENDING)
+    run_due(engine, settings, DUE + timedelta(minutes=10))
+    assert alerts(engine) == 1
+
+
+def test_a_database_lost_during_a_send_is_resumed_by_the_same_process(
+    pg_engine: Engine, pg_url: str, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(pg_engine, owner(pg_engine), recipients=("a@cipfaro.fr", "b@cipfaro.fr"))
+
+    def lose_the_database(_content: bytes) -> None:  # once "a" is handed over
+        smtp_sink.on_accept = None
+        refuse_connections(pg_url, True)
+        terminate_backends(pg_url)
+
+    smtp_sink.on_accept = lose_the_database
+    work = WorkInHand()
+    try:
+        with pytest.raises(DatabaseUnavailable):  # "a" accepted, its "sent" not written
+            run_due(pg_engine, settings, DUE + timedelta(seconds=10), work=work)
+        with pytest.raises(DatabaseUnavailable):  # the next step while it still refuses
+            run_due(pg_engine, settings, DUE + timedelta(seconds=40), work=work)
+    finally:
+        refuse_connections(pg_url, False)
+    result = run_due(pg_engine, settings, DUE + timedelta(seconds=70), work=work)
+    assert [o.status for o in result.resumed] == ["sent"]
+    (run,) = runs(pg_engine)
+    assert deliveries(pg_engine, run.id) == {
+        "a@cipfaro.fr": ("sent", 1),  # known to this process: written, not "uncertain"
+        "b@cipfaro.fr": ("sent", 1),  # never handed over: sent now
+    }
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["a@cipfaro.fr", "b@cipfaro.fr"]
+    assert work == WorkInHand()  # nothing left in hand
+
+
+def test_a_query_the_database_rejects_fails_that_run_and_never_holds_the_scheduler(
+    engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    settings = mail_settings(tmp_path, smtp_sink)
+    schedule(engine, owner(engine))
+    with engine.begin() as connection:  # the website's table is gone: every build query fails
+        connection.execute(text("ALTER TABLE candidatures RENAME TO candidatures_renamed"))
+    work = WorkInHand()  # a live process: only a lost connection is resumed, not this
+    run_due(engine, settings, DUE + timedelta(seconds=10), work=work)
+    (run,) = runs(engine)
+    assert run.status == "failed" and "n'a pas pu être construit" in run.error
+    assert work == WorkInHand()
+    assert only_the_owner_told(smtp_sink, "a échoué")
+    run_due(engine, settings, DUE + timedelta(minutes=1), work=work)  # the next step goes on
 
 
 # --- Crashes and restarts ------------------------------------------------------------------------------
@@ -417,18 +555,28 @@ def test_run_stuck_working_past_the_timeout_becomes_interrupted(
         connection.execute(
             insert(ReportDelivery),
             [
-                {"run_id": run_id, "recipient": "a@cipfaro.fr", "status": "sending", "attempts": 1,
-                 "updated_at": DUE},
-                {"run_id": run_id, "recipient": "b@cipfaro.fr", "status": "pending", "attempts": 0,
-                 "updated_at": DUE},
+                {
+                    "run_id": run_id,
+                    "recipient": "a@cipfaro.fr",
+                    "status": "sending",
+                    "attempts": 1,
+                    "updated_at": DUE,
+                },
+                {
+                    "run_id": run_id,
+                    "recipient": "b@cipfaro.fr",
+                    "status": "pending",
+                    "attempts": 0,
+                    "updated_at": DUE,
+                },
             ],
-        )  # fmt: skip
+        )
     run_due(engine, settings, DUE + timedelta(minutes=10))
     assert [r.status for r in runs(engine)] == ["working"]
     run_due(engine, settings, DUE + timedelta(minutes=31))
     (run,) = runs(engine)
     assert run.status == "interrupted" and "interrompue" in run.error
-    assert smtp_sink.messages == []
+    assert only_the_owner_told(smtp_sink, "a été interrompu")  # nothing resent
     with engine.connect() as connection:
         errors = dict(
             connection.execute(
@@ -452,12 +600,22 @@ def test_restart_shows_work_in_flight_as_interrupted_and_never_resends_it(
         connection.execute(
             insert(ReportDelivery),
             [
-                {"run_id": run_id, "recipient": "a@cipfaro.fr", "status": "sending", "attempts": 1,
-                 "updated_at": DUE},
-                {"run_id": run_id, "recipient": "b@cipfaro.fr", "status": "pending", "attempts": 0,
-                 "updated_at": DUE},
+                {
+                    "run_id": run_id,
+                    "recipient": "a@cipfaro.fr",
+                    "status": "sending",
+                    "attempts": 1,
+                    "updated_at": DUE,
+                },
+                {
+                    "run_id": run_id,
+                    "recipient": "b@cipfaro.fr",
+                    "status": "pending",
+                    "attempts": 0,
+                    "updated_at": DUE,
+                },
             ],
-        )  # fmt: skip
+        )
     restart = DUE + timedelta(seconds=40)
     assert recover(engine, settings, now=restart, at_start=True) == 1
     run_due(engine, settings, restart)
@@ -477,10 +635,14 @@ def test_restart_shows_work_in_flight_as_interrupted_and_never_resends_it(
     assert errors["a@cipfaro.fr"] == INTERRUPTED_SENDING  # it may have arrived: check first
     assert errors["b@cipfaro.fr"] == INTERRUPTED_PENDING  # never sent
     assert [r.status for r in runs(engine)] == ["interrupted"]
-    assert smtp_sink.messages == []
+    assert only_the_owner_told(smtp_sink, "a été interrompu")  # nothing resent
     # A person resends: the run is built and sent to both (neither was ever accepted).
     resend_failed(engine, settings, actor=actor, run_id=run_id, now=restart + timedelta(hours=2))
-    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["a@cipfaro.fr", "b@cipfaro.fr"]
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == [
+        "a@cipfaro.fr",
+        "b@cipfaro.fr",
+        "owner@cipfaro.fr",
+    ]
 
 
 # --- Changes, manual sends, outbox -------------------------------------------------------------------------
@@ -553,10 +715,8 @@ def test_without_smtp_reports_are_left_in_the_local_outbox(engine: Engine, tmp_p
     assert [r.status for r in runs(engine)] == ["sent"]
     written = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(written) == 2
-    assert sorted(
-        p.name for p in (tmp_path / "rapports" / f"run-{runs(engine)[0].id}").iterdir()
-    ) == [
-        "message.json",
+    assert not (tmp_path / "rapports").exists()  # the run's files live in the database
+    assert [f.filename for f in run_files(engine, load_settings(), runs(engine)[0].id)] == [
         "rapport-hebdo_2026-11-19_2026-11-19.pdf",
         "rapport-hebdo_2026-11-19_2026-11-19.xlsx",
     ]
@@ -603,15 +763,110 @@ def test_expired_lease_is_taken_over_on_sqlite(tmp_path: Path) -> None:
     assert not stale.renew(DUE + timedelta(minutes=7))  # it lost the lease: it stands by
 
 
-def test_postgresql_advisory_lock_keeps_a_second_scheduler_out(pg_engine: Engine) -> None:
+def test_postgresql_advisory_lock_keeps_a_second_scheduler_out_while_the_lease_runs(
+    pg_engine: Engine,
+) -> None:
     first = SchedulerGuard(pg_engine, holder="vm-a:1")
     second = SchedulerGuard(pg_engine, holder="vm-b:2")
     assert first.acquire(DUE)
-    # Even with the lease row expired, the lock held by a live session decides.
-    assert not second.acquire(DUE + timedelta(hours=1))
+    assert not second.acquire(DUE + timedelta(seconds=60))
+    assert first.renew(DUE + timedelta(seconds=60))
     first.release()
-    assert second.acquire(DUE + timedelta(hours=1))
+    assert second.acquire(DUE + timedelta(seconds=61))
     second.release()
+
+
+def test_an_expired_lease_wins_over_the_advisory_lock_of_a_frozen_holder(
+    pg_engine: Engine, pg_url: str
+) -> None:
+    frozen = SchedulerGuard(pg_engine, holder="vm-a:1", ttl=timedelta(seconds=75))
+    standby = SchedulerGuard(pg_engine, holder="vm-b:2")
+    assert frozen.acquire(DUE)
+    held_by = lock_backend(pg_url)
+    # The holder's session is alive (a frozen process's kernel still answers TCP), but it
+    # stopped renewing: once the lease has expired, the standby ends that session.
+    assert standby.acquire(DUE + timedelta(seconds=76))
+    assert standby.current_holder() == "vm-b:2"
+    assert lock_backend(pg_url) != held_by
+    assert not frozen.renew(DUE + timedelta(seconds=80))  # it wakes up: it stands by
+    assert not frozen.held and not frozen.may_send()
+    assert standby.renew(DUE + timedelta(seconds=90))
+    standby.release()
+
+
+def test_a_lease_renewed_at_the_last_moment_is_not_taken_over(pg_engine: Engine) -> None:
+    holder = SchedulerGuard(pg_engine, holder="vm-a:1", ttl=timedelta(seconds=75))
+    standby = SchedulerGuard(pg_engine, holder="vm-b:2")
+    assert holder.acquire(DUE)
+    assert not standby.acquire(DUE + timedelta(seconds=74))
+    assert holder.renew(DUE + timedelta(seconds=74))
+    assert not standby.acquire(DUE + timedelta(seconds=76))
+    assert holder.renew(DUE + timedelta(seconds=100))
+    holder.release()
+
+
+def test_a_holder_sends_nothing_once_its_sending_window_is_over(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as real_time
+
+    sent: list[str] = []
+
+    class Recorder:
+        def send(self, message: Any) -> str:
+            sent.append(str(message["To"]))
+            return "ok"
+
+        def abort(self) -> None: ...
+
+    guard = SchedulerGuard(engine, holder="vm-a:1", ttl=timedelta(seconds=75))
+    transport = LeasedTransport(Recorder(), guard)
+    assert guard.acquire(DUE)
+    message = build_message(sender="a@x.fr", recipient="b@x.fr", subject="s", body="b")
+    transport.send(message)
+    clock = real_time.monotonic() + 50.5  # frozen for 50 s: two thirds of its lease gone
+    monkeypatch.setattr("reports.lease.time.monotonic", lambda: clock)
+    with pytest.raises(DeliveryError) as refused:
+        transport.send(message)
+    assert not refused.value.permanent
+    assert sent == ["b@x.fr"]
+    assert guard.renew(DUE + timedelta(seconds=51))  # nobody took over: renewed, it goes on
+    transport.send(message)
+    assert sent == ["b@x.fr", "b@x.fr"]
+    guard.release()
+
+
+def test_a_lock_whose_connection_was_killed_is_given_up_then_taken_back(
+    pg_engine: Engine, pg_url: str
+) -> None:
+    guard = SchedulerGuard(pg_engine, holder="vm-a:1")
+    assert guard.acquire(DUE)
+    assert terminate_backends(pg_url) >= 1  # the lock's connection among them
+    # Never kept on a lease it cannot confirm, and the dead connection is not reused.
+    assert not guard.renew(DUE + timedelta(seconds=30))
+    assert not guard.held
+    assert guard.acquire(DUE + timedelta(seconds=60))  # a fresh connection, the lock again
+    assert guard.renew(DUE + timedelta(seconds=90))
+    terminate_backends(pg_url)
+    guard.release()  # at shutdown on a dead connection: no error escapes
+    assert not guard.held
+    assert guard.current_holder() is None
+
+
+def test_a_lease_that_cannot_be_renewed_is_given_up(pg_engine: Engine, pg_url: str) -> None:
+    guard = SchedulerGuard(pg_engine, holder="vm-a:1")
+    assert guard.acquire(DUE)
+    refuse_connections(pg_url, True)
+    try:
+        terminate_backends(pg_url, spare=[lock_backend(pg_url)])  # the lock survives
+        assert not guard.renew(DUE + timedelta(seconds=30))  # the lease row is out of reach
+        assert not guard.held and not guard.may_send()
+    finally:
+        refuse_connections(pg_url, False)
+    # Its lease row could not be removed: a standby takes over once it has expired.
+    standby = SchedulerGuard(pg_engine, holder="vm-b:2")
+    assert not standby.acquire(DUE + timedelta(seconds=40))
+    assert standby.acquire(DUE + timedelta(seconds=76))
 
 
 @pytest.mark.parametrize(("holder", "dead"), [("elsewhere:1", False), ("{host}:999999999", True)])
