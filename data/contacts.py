@@ -17,9 +17,11 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import ColumnElement, Connection, Engine, Select, literal_column, select, update
 
 from data import audit
+from data.acting import acting_account
+from data.conflicts import changed_meanwhile, gone_meanwhile, person
 from data.db import translate_errors
-from data.errors import Conflict, NotFound
-from data.formatting import clock, day
+from data.errors import NotFound
+from data.formatting import day
 from data.models import Contact, User
 from data.permissions import Actor, require
 from data.settings import get_settings
@@ -95,13 +97,21 @@ def contact_messages(
     return tuple(_row(r) for r in rows)
 
 
-def _selected() -> Select[Any]:
+def _selected() -> Select[*tuple[Any, ...]]:
     """The columns of a :class:`ContactRow`, with the name of who treated the message."""
     c = Contact
     return select(
-        c.id, c.created_at, c.nom, c.email, c.telephone, c.sujet, c.message, c.traite_at,
-        User.prenom, User.nom,
-    ).outerjoin(User, User.id == c.traite_par)  # fmt: skip
+        c.id,
+        c.created_at,
+        c.nom,
+        c.email,
+        c.telephone,
+        c.sujet,
+        c.message,
+        c.traite_at,
+        User.prenom,
+        User.nom,
+    ).outerjoin(User, User.id == c.traite_par)
 
 
 def _row(r: Any) -> ContactRow:
@@ -109,9 +119,16 @@ def _row(r: Any) -> ContactRow:
     if r[7] is not None:
         by = f"{r[8] or ''} {r[9] or ''}".strip() or None
     return ContactRow(
-        id=r[0], created_at=r[1], nom=r[2], email=r[3], telephone=r[4], sujet=r[5],
-        message=r[6], traite_at=r[7], traite_par=by,
-    )  # fmt: skip
+        id=r[0],
+        created_at=r[1],
+        nom=r[2],
+        email=r[3],
+        telephone=r[4],
+        sujet=r[5],
+        message=r[6],
+        traite_at=r[7],
+        traite_par=by,
+    )
 
 
 def contact_message(engine: Engine, contact_id: int) -> ContactRow:
@@ -132,10 +149,10 @@ def _changed(connection: Connection, contact_id: int, what: str) -> Exception:
     if row is None:
         return NotFound(f"Le message n° {contact_id} n'existe pas.")
     if row[0] is None:
-        return Conflict(f"Message n° {contact_id} {what} entre-temps — rechargez.")
-    who = f"{row[1] or ''} {row[2] or ''}".strip() or "un autre utilisateur"
-    when = clock(row[0], get_settings().tz)
-    return Conflict(f"Message n° {contact_id} traité par {who} à {when} — rechargez.")
+        return gone_meanwhile(f"Message n° {contact_id} {what} entre-temps")
+    return changed_meanwhile(
+        f"Message n° {contact_id}", "traité", who=person(row[1], row[2]), at=row[0]
+    )
 
 
 def mark_treated(
@@ -146,6 +163,7 @@ def mark_treated(
     stamp = now or datetime.now(UTC)
     c = Contact
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "messages.write")
         result = connection.execute(
             update(c)
             .where(c.id == contact_id, c.traite_at.is_(None))
@@ -177,6 +195,7 @@ def mark_untreated(
     require(actor, "messages.write")
     c = Contact
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "messages.write")
         previous = connection.execute(
             select(c.traite_par).where(c.id == contact_id, c.traite_at == expected_traite_at)
         ).first()

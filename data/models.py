@@ -1,5 +1,5 @@
 """SQLAlchemy models of the operational database, exactly as
-``shared/operational-schema.sql`` defines it.
+``contract/operational-schema.sql`` defines it.
 
 The website owns these tables. On PostgreSQL they are created by that SQL
 file, never by us; these models are used to query them and, only for the
@@ -38,12 +38,26 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 STAFF_ROLES = ("admin", "direction", "secretariat")
 USER_ROLES = (*STAFF_ROLES, "formateur", "stagiaire", "recruteur")
 APPLICATION_STATUSES = (
-    "nouvelle", "en_etude", "entretien", "admise", "refusee", "desistement",
-    "inscrite", "en_formation", "abandon", "terminee",
-)  # fmt: skip
+    "nouvelle",
+    "en_etude",
+    "entretien",
+    "admise",
+    "refusee",
+    "desistement",
+    "inscrite",
+    "en_formation",
+    "abandon",
+    "terminee",
+)
 APPLICATION_SOURCES = (
-    "site", "salon", "france_travail", "mission_locale", "entreprise", "prescripteur", "autre",
-)  # fmt: skip
+    "site",
+    "salon",
+    "france_travail",
+    "mission_locale",
+    "entreprise",
+    "prescripteur",
+    "autre",
+)
 FUNDERS = ("cpf", "france_travail", "opco", "region", "employeur", "personnel")
 OFFER_CONTRACTS = ("cdi", "cdd", "interim", "alternance", "stage")
 PLACEMENT_CONTRACTS = ("cdi", "cdd", "interim", "alternance", "creation_entreprise", "formation")

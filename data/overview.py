@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
 from data.db import translate_errors
 from data.models import Candidature, Contact, OffreEmploi
+from data.workflow import NEW, overdue_condition
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,13 @@ class LiveCounts:
 
 def live_counts(engine: Engine, *, now: datetime, sla_hours: float) -> LiveCounts:
     """Counts as they are now, in one round trip."""
-    overdue_before = now - timedelta(hours=sla_hours)
-    new = Candidature.statut == "nouvelle"
+    overdue = overdue_condition(
+        Candidature.statut, Candidature.created_at, now=now, sla_hours=sla_hours
+    )
     statement = select(
         select(func.count()).select_from(Candidature).scalar_subquery(),
-        select(func.count()).where(new).scalar_subquery(),
-        select(func.count()).where(new, Candidature.created_at < overdue_before).scalar_subquery(),
+        select(func.count()).where(Candidature.statut == NEW).scalar_subquery(),
+        select(func.count()).where(overdue).scalar_subquery(),
         select(func.count()).where(OffreEmploi.statut == "ouverte").scalar_subquery(),
         select(func.count()).where(Contact.traite_at.is_(None)).scalar_subquery(),
     )

@@ -8,7 +8,8 @@ Alembic (``migrations/``) creates and upgrades them; nothing else does.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -17,11 +18,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     Text,
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +64,7 @@ class SignInEvent(OwnedBase):
     __table_args__ = (
         Index("ix_dashboard_signin_log_email", "email", "created_at"),
         Index("ix_dashboard_signin_log_created_at", "created_at"),
+        Index("ix_dashboard_signin_log_address", "client_address", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -67,7 +72,8 @@ class SignInEvent(OwnedBase):
     email: Mapped[str] = mapped_column(Text)  # as typed, lower-cased, length-capped
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     success: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str] = mapped_column(Text)  # ok | bad_credentials | throttled | logout
+    reason: Mapped[str] = mapped_column(Text)  # data.auth: ok, pending, bad_credentials, ...
+    client_address: Mapped[str | None] = mapped_column(Text)  # "" when unknown
 
 
 class AuthSession(OwnedBase):
@@ -126,6 +132,37 @@ class ReportSchedule(OwnedBase):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RunStatus(StrEnum):
+    """A run's state (``dashboard_report_runs.status``): ``working`` until it ends
+    in one of the others; ``retrying`` while recipients wait for a new attempt."""
+
+    working = "working"
+    retrying = "retrying"
+    sent = "sent"
+    sent_late = "sent_late"
+    failed = "failed"
+    interrupted = "interrupted"
+    missed = "missed"
+    skipped = "skipped"
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient's state (``dashboard_report_deliveries.status``): ``sending``
+    is committed before the SMTP hand-over, the outcome after it."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    retrying = "retrying"
+    failed = "failed"
+    interrupted = "interrupted"
+
+
+# A run or recipient in these states waits for a person (a resend from "Rapports").
+RESENDABLE_RUN_STATUSES: Final = (RunStatus.failed, RunStatus.interrupted, RunStatus.missed)
+RESENDABLE_DELIVERY_STATUSES: Final = (DeliveryStatus.failed, DeliveryStatus.interrupted)
+
+
 class ReportRun(OwnedBase):
     """One due run of a schedule, claimed under a unique key before any send.
 
@@ -153,6 +190,22 @@ class ReportRun(OwnedBase):
     period_to: Mapped[date | None] = mapped_column(Date)
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     error: Mapped[str | None] = mapped_column(Text)
+    # The composed subject and body, on time and late (kept for retries and resends).
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class ReportFileRow(OwnedBase):
+    """A file a run rendered (PDF, Excel), kept in the database so that every app
+    instance and every scheduler sees it, whichever machine built it."""
+
+    __tablename__ = "dashboard_report_files"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "filename", name="pk_dashboard_report_files"),)
+
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dashboard_report_runs.id"))
+    filename: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    attached: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class ReportDelivery(OwnedBase):
@@ -189,6 +242,21 @@ class SchedulerLease(OwnedBase):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     holder: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerProcess(OwnedBase):
+    """A running scheduler process (active or standing by), touched at every tick and
+    every lease renewal; removed when it stops cleanly. A row that is not touched
+    any more is a scheduler that stopped answering."""
+
+    __tablename__ = "dashboard_scheduler_processes"
+
+    worker: Mapped[str] = mapped_column(Text, primary_key=True)  # host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tick_seconds: Mapped[int] = mapped_column(Integer)
+    lease_seconds: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class KpiApplicationFacts(OwnedBase):
@@ -238,3 +306,154 @@ class KpiRefreshGap(OwnedBase):
     lo: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hi: Mapped[int] = mapped_column(BigInteger)
     horizon: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AlertRule(OwnedBase):
+    """One alert rule: a built-in kind (``data.alerts.rules``) and its settings.
+
+    ``params`` holds the thresholds the admin may edit (hours, days, amounts,
+    a KPI goal line's id, direction, value and window); ``roles`` who receives
+    its notices besides a subject's own people (an assignee, a schedule's owner).
+    """
+
+    __tablename__ = "dashboard_alert_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)  # "triage_sla_breached", "kpi_goal_3"
+    kind: Mapped[str] = mapped_column(Text)  # the evaluator
+    title: Mapped[str] = mapped_column(Text)  # French
+    roles: Mapped[list[str]] = mapped_column(JSONDocument)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    for_minutes: Mapped[int] = mapped_column(Integer, server_default="0")
+    quiet_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # What the evaluator remembers between evaluations (e.g. the last application notified).
+    memory: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    last_evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    last_outcome: Mapped[str | None] = mapped_column(Text)  # ok | error
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+# An alert in one of these states is "open": at most one per (rule, subject).
+OPEN_ALERT_STATES: Final = ("pending", "firing", "acknowledged", "snoozed")
+
+
+class Alert(OwnedBase):
+    """One alert of a rule about one subject, from pending to resolved."""
+
+    __tablename__ = "dashboard_alerts"
+    __table_args__ = (
+        # At most one open alert per (rule, subject): a partial unique index.
+        Index(
+            "uq_dashboard_alerts_open",
+            "rule_id",
+            "subject_key",
+            unique=True,
+            sqlite_where=text("state <> 'resolved'"),
+            postgresql_where=text("state <> 'resolved'"),
+        ),
+        Index("ix_dashboard_alerts_subject", "rule_id", "subject_key", "resolved_at"),
+        Index("ix_dashboard_alerts_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dashboard_alert_rules.id"))
+    subject_key: Mapped[str] = mapped_column(Text)  # "candidature:42"
+    subject_label: Mapped[str] = mapped_column(Text)  # French, no more than the role may see
+    link: Mapped[str | None] = mapped_column(Text)  # "applications?id=42"
+    state: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    recipients: Mapped[list[int] | None] = mapped_column(JSONDocument)  # who got "firing"
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    firing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_true_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
+    ack_comment: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertTransition(OwnedBase):
+    """Every change of an alert's state; ``claim_key`` is unique: a transition (and so its
+    notices) is written once, whoever evaluates."""
+
+    __tablename__ = "dashboard_alert_transitions"
+    __table_args__ = (Index("ix_dashboard_alert_transitions_alert", "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dashboard_alerts.id"))
+    claim_key: Mapped[str] = mapped_column(Text, unique=True)  # "<alert>:<n>:<to_state>"
+    from_state: Mapped[str | None] = mapped_column(Text)
+    to_state: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # NULL: the evaluation
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(OwnedBase):
+    """One notice to one user about one transition; its email, when the user wants one,
+    is claimed (``email_status`` pending -> sending) before the SMTP call.
+
+    email_status: none | pending | sending | sent | failed | interrupted | digest
+    """
+
+    __tablename__ = "dashboard_notifications"
+    __table_args__ = (
+        UniqueConstraint("transition_id", "user_id", name="uq_dashboard_notifications_once"),
+        Index("ix_dashboard_notifications_user", "user_id", "read_at"),
+        Index("ix_dashboard_notifications_email", "email_status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dashboard_alerts.id"))
+    transition_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("dashboard_alert_transitions.id")
+    )
+    rule_kind: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # firing | reminder | resolved
+    title: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_status: Mapped[str] = mapped_column(Text, server_default="none")
+    email_error: Mapped[str | None] = mapped_column(Text)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertPreference(OwnedBase):
+    """How a user wants the notices of one kind of rule: app | immediate | digest | off."""
+
+    __tablename__ = "dashboard_alert_preferences"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "rule_kind", name="pk_dashboard_alert_preferences"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    rule_kind: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(Text)
+    digest_hour: Mapped[int] = mapped_column(Integer, server_default="8")
+
+
+class AlertDigest(OwnedBase):
+    """One daily digest of one user, claimed under (user, local day) before it is sent.
+
+    status: sending -> sent | skipped | failed | interrupted
+    """
+
+    __tablename__ = "dashboard_alert_digests"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_dashboard_alert_digests_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text)
+    items: Mapped[int] = mapped_column(Integer, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

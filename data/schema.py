@@ -13,18 +13,15 @@ from sqlalchemy import Engine
 from data.models import Base
 from data.settings import PROJECT_ROOT
 
-CONTRACT_CANDIDATES = (
-    PROJECT_ROOT.parent / "shared" / "operational-schema.sql",
-    PROJECT_ROOT / "tests" / "operational-schema.sql",
-)
+CONTRACT_DIR = PROJECT_ROOT / "contract"
+"""The project's own copy of the contract files it is built on (the website's
+schema and the KPI definitions), so that a fresh clone tests itself; a test
+keeps it equal to ``../shared`` wherever that folder is present."""
 
 
 def contract_sql_path() -> Path:
-    """``../shared/operational-schema.sql`` (the contract)."""
-    for candidate in CONTRACT_CANDIDATES:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("operational-schema.sql introuvable (attendu dans ../shared/)")
+    """``contract/operational-schema.sql``: the website's tables, exactly as they are."""
+    return CONTRACT_DIR / "operational-schema.sql"
 
 
 def create_operational_tables(engine: Engine) -> None:

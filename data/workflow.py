@@ -13,8 +13,11 @@ Enrolment, training and its outcome are not undone from the dashboard.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_
 
 from data.errors import InvalidInput
 from data.labels import status_label
@@ -39,7 +42,12 @@ TRANSITIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 """Allowed next statuses of an application, in the order screens offer them."""
 
 PENDING_STATUSES: Final[tuple[str, ...]] = ("nouvelle", "en_etude", "entretien", "admise")
-"""Applications still waiting for a decision of the secretariat (the default queue)."""
+"""Applications still waiting for a decision of the secretariat (the default queue).
+
+The same set is where a status change may still be undone (see :func:`can_undo`)."""
+
+NEW: Final = "nouvelle"
+"""Received and not yet looked at: the only status the triage SLA applies to."""
 
 TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
     status for status, following in TRANSITIONS.items() if not following
@@ -47,9 +55,6 @@ TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
 
 REFUSED: Final = "refusee"
 """Refusal needs a reason: it goes through its own action, never a plain move."""
-
-TRIAGE_STAGES: Final[frozenset[str]] = frozenset({"nouvelle", "en_etude", "entretien", "admise"})
-"""Statuses from which a change may be undone (before enrolment)."""
 
 SEAT_STATUSES: Final[tuple[str, ...]] = (
     "admise",
@@ -104,7 +109,7 @@ def can_undo(from_status: str | None, to_status: str) -> bool:
     enrolment): a refusal, an admission, a withdrawal before enrolment.
     An undo itself is not in the table, so it cannot be undone in turn.
     """
-    if from_status is None or from_status not in TRIAGE_STAGES:
+    if from_status is None or from_status not in PENDING_STATUSES:
         return False
     return can_move(from_status, to_status) and to_status != "inscrite"
 
@@ -187,3 +192,31 @@ def check_match_decision(current: str, decision: str) -> None:
         raise InvalidInput(
             f"Décision impossible : « {match_label(current)} » → « {match_label(decision)} »."
         )
+
+
+# --- The triage SLA ---------------------------------------------------------
+# One rule, read by the queue, its filter, the overview and the KPI engine:
+# an application is overdue while it is still new and was received more than
+# ``sla_hours`` ago. The SQL condition and the Python twin are tested together
+# (tests/test_overdue_rule.py).
+
+
+def overdue_before(now: datetime, sla_hours: float) -> datetime:
+    """The instant before which a still-new application is overdue."""
+    return now - timedelta(hours=sla_hours)
+
+
+def overdue_condition(
+    status: SQLColumnExpression[str],
+    received_at: SQLColumnExpression[datetime],
+    *,
+    now: datetime,
+    sla_hours: float,
+) -> ColumnElement[bool]:
+    """SQL: the application of these columns is overdue at ``now``."""
+    return and_(status == NEW, received_at < overdue_before(now, sla_hours))
+
+
+def is_overdue(status: str, received_at: datetime, *, now: datetime, sla_hours: float) -> bool:
+    """Python twin of :func:`overdue_condition`, for rows already read."""
+    return status == NEW and received_at < overdue_before(now, sla_hours)

@@ -15,9 +15,12 @@ from data.models import APPLICATION_SOURCES, APPLICATION_STATUSES, FUNDERS
 from data.permissions import Actor, can
 from data.workflow import REFUSAL_REASONS
 from ui import cache_secretariat as options
+from ui import list_page as lp
 from ui import state
 from ui import triage_widgets as tw
 from ui.components import as_plain, guarded
+from ui.exports import dated_stem, download_buttons
+from ui.notices import push_notice, show_notices
 from ui.session import require_page
 from ui.triage_file import file_panel
 
@@ -29,41 +32,35 @@ engine = state.engine()
 writer = can(actor.role, "triage.write")
 
 st.title("Candidatures")
-tw.show_notices(P)
+show_notices(P)
 
 
 # --- Filters (in the URL) --------------------------------------------------------------
 
 
 def _seed_filters(choices: tuple[triage.FormationChoice, ...]) -> None:
-    """First run of the page in this session: the widgets start from the URL."""
-    if ss.get(f"{P}_f_ready"):
-        return
+    """The widgets start from the URL (see ``seed_from_url``), the open file included."""
     params = tw.read_query_params()
     filters, notices = triage.filters_from_params(params, {c.slug: c.id for c in choices})
-    opened = params.get("dossier", "")
-    if opened:
-        if opened.isdigit() and 0 < len(opened) < 19:
-            ss[f"{P}_open"] = int(opened)
-        else:
-            notices += ("Paramètre « dossier » invalide dans l'adresse : ignoré.",)
-    ss[f"{P}_url_notices"] = notices
+    opened, file_id = params.get("dossier", ""), None
+    if opened.isdigit() and 0 < len(opened) < 19:
+        file_id = int(opened)
+    elif opened:
+        notices += ("Paramètre « dossier » invalide dans l'adresse : ignoré.",)
     seeded = {
-        "statuses": list(filters.statuses),
-        "formation": filters.formation_id,
-        "session": filters.session_id,
-        "source": filters.source,
-        "funding": filters.financement,
-        "assignment": filters.assignment,
-        "overdue": filters.overdue_only,
-        "from": filters.received_from,
-        "to": filters.received_to,
-        "search": filters.search,
+        "f_statuses": list(filters.statuses),
+        "f_formation": filters.formation_id,
+        "f_session": filters.session_id,
+        "f_source": filters.source,
+        "f_funding": filters.financement,
+        "f_assignment": filters.assignment,
+        "f_overdue": filters.overdue_only,
+        "f_from": filters.received_from,
+        "f_to": filters.received_to,
+        "f_search": filters.search,
+        "open": file_id,
     }
-    for name, value in seeded.items():
-        if value is not None:  # a None in session state would read "no choice"
-            ss[f"{P}_f_{name}"] = value
-    ss[f"{P}_f_ready"] = True
+    lp.seed_from_url(P, seeded, notices)
 
 
 def _first_row(titles: dict[int, str]) -> tuple[list[str], int | None, int | None, str]:
@@ -123,9 +120,12 @@ def _filter_bar(choices: tuple[triage.FormationChoice, ...]) -> triage.QueueFilt
         key=f"{P}_f_source",
     )
     funding = cols[2].selectbox(
-        "Financement", [None, *FUNDERS, triage.NO_FUNDING], format_func=_funding_label,
-        placeholder="Tous", key=f"{P}_f_funding",
-    )  # fmt: skip
+        "Financement",
+        [None, *FUNDERS, triage.NO_FUNDING],
+        format_func=_funding_label,
+        placeholder="Tous",
+        key=f"{P}_f_funding",
+    )
     start = cols[3].date_input("Reçues du", value=None, format="DD/MM/YYYY", key=f"{P}_f_from")
     end = cols[4].date_input("au", value=None, format="DD/MM/YYYY", key=f"{P}_f_to")
     overdue = cols[5].toggle("En retard seulement", key=f"{P}_f_overdue")
@@ -146,14 +146,6 @@ def _filter_bar(choices: tuple[triage.FormationChoice, ...]) -> triage.QueueFilt
 # --- Queue ----------------------------------------------------------------------------
 
 
-def _next_page(cursor: triage.Cursor) -> None:
-    ss[f"{P}_cursors"] = [*ss.get(f"{P}_cursors", []), cursor]
-
-
-def _previous_page() -> None:
-    ss[f"{P}_cursors"] = ss.get(f"{P}_cursors", [])[:-1]
-
-
 def _on_table_select() -> None:
     rows = ss[f"{P}_table"].selection.rows
     ids = ss.get(f"{P}_row_ids", [])
@@ -164,64 +156,61 @@ def _on_table_select() -> None:
 
 
 def _queue(filters: triage.QueueFilters) -> triage.QueuePage:
-    signature = repr(filters)
-    if ss.get(f"{P}_signature") != signature:
-        ss[f"{P}_signature"] = signature
-        ss[f"{P}_cursors"] = []
-    cursors = ss.get(f"{P}_cursors", [])
+    after, page_index = lp.page_cursor(P, filters)
     try:
         page = triage.queue_page(
-            engine, filters, actor_id=actor.id, now=datetime.now(UTC),
-            sla_hours=settings.TRIAGE_SLA_HOURS, tz=settings.tz,
-            after=cursors[-1] if cursors else None, with_total=True,
-        )  # fmt: skip
+            engine,
+            filters,
+            actor_id=actor.id,
+            now=datetime.now(UTC),
+            sla_hours=settings.TRIAGE_SLA_HOURS,
+            tz=settings.tz,
+            after=after,
+            with_total=True,
+        )
     except InvalidInput as exc:  # a search too short to be served by an index
         st.warning(as_plain(exc.user_message), icon=":material/search_off:")
         page = triage.QueuePage((), None, 0)
     ss[f"{P}_row_ids"] = [row.id for row in page.rows]
-    ss[f"{P}_versions"] = {row.id: row.updated_at for row in page.rows}
+    ss[f"{P}_drawn"] = {row.id: row.updated_at for row in page.rows}  # as drawn
     ss[f"{P}_row_labels"] = {row.id: f"n° {row.id} — {row.applicant}" for row in page.rows}
-    st.caption(tw.queue_caption(page.total, len(cursors), len(page.rows)))
+    st.caption(tw.queue_caption(page.total, page_index, len(page.rows)))
     if not page.rows:
         st.info("Aucune candidature ne correspond à ces filtres.", icon=":material/inbox:")
         return page
+    shown = tw.queue_frame(page.rows, settings.tz, sla_hours=settings.TRIAGE_SLA_HOURS)
     st.dataframe(
-        tw.queue_frame(page.rows, settings.tz),
+        shown,
         key=f"{P}_table",
         on_select=_on_table_select,
         selection_mode="multi-row",
         hide_index=True,
     )
-    left, right = st.columns(2)
-    left.button("◀ Page précédente", key=f"{P}_prev", on_click=_previous_page, disabled=not cursors)
-    right.button(
-        "Page suivante ▶",
-        key=f"{P}_next",
-        on_click=_next_page,
-        args=(page.next_cursor,),
-        disabled=page.next_cursor is None,
+    download_buttons(
+        shown, title="Candidatures", file_stem=dated_stem("candidatures"), key=f"{P}_export"
     )
+    lp.pager(P, page.next_cursor)
     return page
 
 
 # --- Bulk actions -----------------------------------------------------------------------
 
 
-def _selected_versions() -> list[tuple[int, datetime]]:
-    """The selection with each row's version as it was displayed."""
-    versions = ss.get(f"{P}_versions", {})
-    return [(i, versions[i]) for i in ss.get(f"{P}_selected", []) if i in versions]
+def _selected_as_drawn() -> list[tuple[int, datetime]]:
+    """The selection, each row with its updated_at as it was drawn (a change made meanwhile is refused)."""
+    drawn = ss.get(f"{P}_drawn", {})
+    return [(i, drawn[i]) for i in ss.get(f"{P}_selected", []) if i in drawn]
 
 
 def _store_bulk(result: triage.BulkResult) -> None:
-    outcomes = [(o.application_id, o.ok, o.message) for o in result.outcomes]
+    outcomes = [(o.id, o.ok, o.message) for o in result.outcomes]
     ss[f"{P}_bulk_outcomes"] = outcomes
     tw.push_bulk_summary(P, len(result.succeeded), len(result.failed), result.summary)
 
 
 def _bulk_action(
-    kind: str, acting: Actor, items: list[tuple[int, datetime]]
-) -> tuple[str, Callable[[], object]]:
+    kind: str, items: list[tuple[int, datetime]]
+) -> tuple[str, Callable[[Actor], object]]:
     """The confirmation question and the write of a bulk action."""
     eng = state.engine()
     count = len(items)
@@ -229,43 +218,43 @@ def _bulk_action(
         assignee = ss.get(f"{P}_bulk_assignee")
         names = {s.id: s.name for s in options.cached_assignable_staff(settings.database_url)}
         return (
-            f"Assigner {count} candidature(s) à {names.get(assignee, '?')} ?",
-            lambda: triage.bulk_assign(eng, actor=acting, items=items, assignee_id=assignee),
+            f"Assigner {count} candidature(s) à {names.get(assignee, '?') if assignee else '?'} ?",
+            lambda actor: triage.bulk_assign(eng, actor=actor, items=items, assignee_id=assignee),
         )
     if kind == "study":
-        return f"Passer {count} candidature(s) en étude ?", lambda: triage.bulk_move(
-            eng, actor=acting, items=items, to_statut="en_etude"
+        return f"Passer {count} candidature(s) en étude ?", lambda actor: triage.bulk_move(
+            eng, actor=actor, items=items, to_statut="en_etude"
         )
     if kind == "refuse":
         reason, detail = ss.get(f"{P}_bulk_reason", ""), ss.get(f"{P}_bulk_detail") or None
         return (
             f"Refuser {count} candidature(s) — {REFUSAL_REASONS.get(reason, '?')} ?",
-            lambda: triage.bulk_refuse(
-                eng, actor=acting, items=items, reason_code=reason, detail=detail
+            lambda actor: triage.bulk_refuse(
+                eng, actor=actor, items=items, reason_code=reason, detail=detail
             ),
         )
     question = (
         "Répartir les nouvelles candidatures non assignées entre les membres du secrétariat ?"
     )
-    return question, lambda: triage.distribute_unassigned(eng, actor=acting)
+    return question, lambda actor: triage.distribute_unassigned(eng, actor=actor)
 
 
-def _request_bulk(kind: str, acting: Actor) -> None:
+def _request_bulk(kind: str) -> None:
     """Button callback: ask for confirmation of a bulk action on the selection as displayed."""
-    items = [] if kind == "repartir" else _selected_versions()
+    items = [] if kind == "repartir" else _selected_as_drawn()
     if kind != "repartir" and not items:
-        tw.push_notice(P, "error", "Sélectionnez au moins une candidature.")
+        push_notice(P, "error", "Sélectionnez au moins une candidature.")
         return
     if kind == "assign" and ss.get(f"{P}_bulk_assignee") is None:
-        tw.push_notice(P, "error", "Choisissez la personne à qui assigner la sélection.")
+        push_notice(P, "error", "Choisissez la personne à qui assigner la sélection.")
         return
-    question, write = _bulk_action(kind, acting, items)
+    question, write = _bulk_action(kind, items)
 
     def run() -> None:
         result = tw.attempt(P, write, lambda _r: None)  # the summary below says it all
         if isinstance(result, triage.Distribution):
             _store_bulk(result.result)
-            tw.push_notice(P, "info", tw.distribution_text(result))
+            push_notice(P, "info", tw.distribution_text(result))
         elif isinstance(result, triage.BulkResult):
             _store_bulk(result)
 
@@ -274,16 +263,11 @@ def _request_bulk(kind: str, acting: Actor) -> None:
 
 
 def _bulk_bar() -> None:
-    labels = ss.get(f"{P}_row_labels", {})
-    kept = [i for i in ss.get(f"{P}_selected", []) if i in labels]
-    if kept != ss.get(f"{P}_selected", []):  # only when rows left the page
-        ss[f"{P}_selected"] = kept
-    st.multiselect(
-        "Sélection pour les actions groupées",
-        list(labels),
-        format_func=lambda i: labels.get(i, f"n° {i}"),
+    lp.selection(
+        P,
+        ss.get(f"{P}_row_labels", {}),
+        label="Sélection pour les actions groupées",
         placeholder="Cochez des lignes du tableau ou choisissez ici",
-        key=f"{P}_selected",
     )
     staff = options.cached_assignable_staff(settings.database_url)
     names = {s.id: s.name for s in staff}
@@ -297,14 +281,16 @@ def _bulk_bar() -> None:
     )
 
     def bulk_button(column: Any, label: str, kind: str, key: str) -> None:
-        column.button(label, key=f"{P}_{key}", on_click=_request_bulk, args=(kind, actor))
+        column.button(label, key=f"{P}_{key}", on_click=_request_bulk, args=(kind,))
 
     bulk_button(cols[0], "Assigner la sélection", "assign", "bulk_assign")
     bulk_button(cols[1], "Passer la sélection en étude", "study", "bulk_study")
     cols[2].selectbox(
-        "Motif de refus", list(REFUSAL_REASONS), format_func=REFUSAL_REASONS.__getitem__,
+        "Motif de refus",
+        list(REFUSAL_REASONS),
+        format_func=REFUSAL_REASONS.__getitem__,
         key=f"{P}_bulk_reason",
-    )  # fmt: skip
+    )
     cols[2].text_input("Précision (facultative)", key=f"{P}_bulk_detail", max_chars=500)
     bulk_button(cols[2], "Refuser la sélection", "refuse", "bulk_refuse")
     bulk_button(cols[3], "Répartir les nouvelles non assignées", "repartir", "distribute")

@@ -12,10 +12,13 @@ from data import matching
 from data.models import MATCH_STATUSES
 from data.permissions import Actor, can
 from data.workflow import MATCH_ACTION_LABELS, match_label, next_match_statuses
+from ui import cache, state
 from ui import cache_secretariat as options
-from ui import state
+from ui import list_page as lp
 from ui import triage_widgets as tw
 from ui.components import as_plain, guarded
+from ui.exports import dated_stem, download_buttons
+from ui.notices import push_notice, show_notices
 from ui.session import require_page
 
 actor = require_page("pages/matchings.py")
@@ -26,25 +29,20 @@ engine = state.engine()
 writer = can(actor.role, "matching.write")
 
 st.title("Matchings")
-tw.show_notices(P)
+show_notices(P)
 
 
 def _seed_filters(choices: matching.FilterOptions) -> None:
-    if ss.get(f"{P}_f_ready"):
-        return
+    """The widgets start from the URL (see ``seed_from_url``)."""
     filters, notices = matching.filters_from_params(tw.read_query_params(), choices)
-    ss[f"{P}_url_notices"] = notices
     seeded = {
-        "statuses": list(filters.statuses),
-        "formation": filters.formation_id,
-        "offer": filters.offre_id,
-        "company": filters.entreprise_id,
-        "score": int(filters.min_score),
+        "f_statuses": list(filters.statuses),
+        "f_formation": filters.formation_id,
+        "f_offer": filters.offre_id,
+        "f_company": filters.entreprise_id,
+        "f_score": int(filters.min_score),
     }
-    for name, value in seeded.items():
-        if value is not None:  # a None in session state would read "no choice"
-            ss[f"{P}_f_{name}"] = value
-    ss[f"{P}_f_ready"] = True
+    lp.seed_from_url(P, seeded, notices)
 
 
 def _filter_bar(choices: matching.FilterOptions) -> matching.MatchFilters:
@@ -125,19 +123,19 @@ def _breakdown_chart(breakdown: matching.Breakdown) -> None:
         )
 
 
-def _decide(acting: Actor, match_id: int, statut: str, decided_at: datetime | None) -> None:
+def _decide(match_id: int, statut: str, decided_at: datetime | None) -> None:
     decision = ss.get(f"{P}_decision_{match_id}")
     if decision is None:
-        tw.push_notice(P, "error", "Choisissez une décision.")
+        push_notice(P, "error", "Choisissez une décision.")
         return
     eng = state.engine()
 
     def run() -> None:
         tw.attempt(
             P,
-            lambda: matching.decide_match(
+            lambda actor: matching.decide_match(
                 eng,
-                actor=acting,
+                actor=actor,
                 match_id=match_id,
                 decision=decision,
                 expected_statut=statut,
@@ -153,17 +151,17 @@ def _decide(acting: Actor, match_id: int, statut: str, decided_at: datetime | No
         run()
 
 
-def _request_bulk(acting: Actor, decision: str) -> None:
-    versions = ss.get(f"{P}_versions", {})
-    items = [versions[i] for i in ss.get(f"{P}_selected", []) if i in versions]
+def _request_bulk(decision: str) -> None:
+    drawn = ss.get(f"{P}_drawn", {})
+    items = [drawn[i] for i in ss.get(f"{P}_selected", []) if i in drawn]
     if not items:
-        tw.push_notice(P, "error", "Sélectionnez au moins un matching.")
+        push_notice(P, "error", "Sélectionnez au moins un matching.")
         return
     eng = state.engine()
 
     def run() -> None:
-        def bulk() -> None:
-            result = matching.bulk_decide(eng, actor=acting, items=items, decision=decision)
+        def bulk(actor: Actor) -> None:
+            result = matching.bulk_decide(eng, actor=actor, items=items, decision=decision)
             ss[f"{P}_bulk_outcomes"] = list(result.outcomes)
             tw.push_bulk_summary(P, len(result.succeeded), len(result.failed), result.summary)
 
@@ -176,11 +174,12 @@ def _request_bulk(acting: Actor, decision: str) -> None:
 
 def _detail(row: matching.MatchRow) -> None:
     st.divider()
-    st.subheader(f"Matching n° {row.id}")
+    st.header(f"Matching n° {row.id}")
     left, right = st.columns([2, 3])
     left.dataframe(tw.match_details_frame(row, settings.tz), hide_index=True)
     with right:
-        _breakdown_chart(matching.score_breakdown(row.criteres))
+        titles = {o.slug: o.titre for o in cache.cached_formation_options(settings.database_url)}
+        _breakdown_chart(matching.score_breakdown(row.criteres, titles))
     if not writer:
         return
     allowed = list(next_match_statuses(row.statut))
@@ -200,7 +199,7 @@ def _detail(row: matching.MatchRow) -> None:
         "Enregistrer la décision",
         key=f"{P}_decide_{row.id}",
         on_click=_decide,
-        args=(actor, row.id, row.statut, row.decided_at),
+        args=(row.id, row.statut, row.decided_at),
     )
 
 
@@ -211,55 +210,35 @@ with guarded(retry_key=f"{P}_retry"):
         st.warning(as_plain(notice), icon=":material/link_off:")
     filters = _filter_bar(choices)
     tw.write_query_params(matching.params_from_filters(filters))
-    signature = repr(filters)
-    if ss.get(f"{P}_signature") != signature:
-        ss[f"{P}_signature"], ss[f"{P}_cursors"] = signature, []
-    cursors = ss.get(f"{P}_cursors", [])
-    page = matching.match_page(engine, filters, after=cursors[-1] if cursors else None)
+    after = lp.page_cursor(P, filters)[0]
+    page = matching.match_page(engine, filters, after=after)
     rows = {row.id: row for row in page.rows}
-    ss[f"{P}_versions"] = {row.id: (row.id, row.statut, row.decided_at) for row in page.rows}
+    ss[f"{P}_drawn"] = {row.id: (row.id, row.statut, row.decided_at) for row in page.rows}
     if not page.rows:
         st.info("Aucun matching ne correspond à ces filtres.", icon=":material/inbox:")
     else:
-        st.dataframe(tw.matches_frame(page.rows), hide_index=True)
-        prev_col, next_col = st.columns(2)
-        prev_col.button(
-            "◀ Page précédente",
-            key=f"{P}_prev",
-            disabled=not cursors,
-            on_click=lambda: ss.__setitem__(f"{P}_cursors", cursors[:-1]),
+        shown = tw.matches_frame(page.rows)
+        st.dataframe(shown, hide_index=True)
+        download_buttons(
+            shown, title="Matchings", file_stem=dated_stem("matchings"), key=f"{P}_export"
         )
-        next_col.button(
-            "Page suivante ▶",
-            key=f"{P}_next",
-            disabled=page.next_cursor is None,
-            on_click=lambda: ss.__setitem__(f"{P}_cursors", [*cursors, page.next_cursor]),
-        )
+        lp.pager(P, page.next_cursor)
     labels = {row.id: f"n° {row.id} — {row.candidate} — {row.offer}" for row in page.rows}
     if writer and page.rows:
         with st.expander("Décisions groupées"):
-            kept = [i for i in ss.get(f"{P}_selected", []) if i in labels]
-            if kept != ss.get(f"{P}_selected", []):  # only when rows left the page
-                ss[f"{P}_selected"] = kept
-            st.multiselect(
-                "Sélection",
-                list(labels),
-                format_func=labels.__getitem__,
-                placeholder="Choisissez des matchings",
-                key=f"{P}_selected",
-            )
+            lp.selection(P, labels, label="Sélection", placeholder="Choisissez des matchings")
             bulk_cols = st.columns(2)
             bulk_cols[0].button(
                 "Valider la sélection",
                 key=f"{P}_bulk_valide",
                 on_click=_request_bulk,
-                args=(actor, "valide"),
+                args=("valide",),
             )
             bulk_cols[1].button(
                 "Rejeter la sélection",
                 key=f"{P}_bulk_rejete",
                 on_click=_request_bulk,
-                args=(actor, "rejete"),
+                args=("rejete",),
             )
             if ss.get(f"{P}_bulk_outcomes"):
                 st.dataframe(tw.outcomes_frame(ss[f"{P}_bulk_outcomes"]), hide_index=True)

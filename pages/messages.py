@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import streamlit as st
 
 from data import contacts
-from data.permissions import Actor, can
+from data.permissions import can
+from ui import list_page as lp
 from ui import state
 from ui import triage_widgets as tw
 from ui.components import guarded
+from ui.exports import dated_stem, download_buttons
+from ui.notices import show_notices
 from ui.session import require_page
 
 actor = require_page("pages/messages.py")
@@ -21,38 +25,35 @@ engine = state.engine()
 writer = can(actor.role, "messages.write")
 
 st.title("Messages")
-tw.show_notices(P)
+show_notices(P)
 
 
 def _seed_filters() -> None:
-    if ss.get(f"{P}_f_ready"):
-        return
+    """The widgets start from the URL (see ``seed_from_url``)."""
     params = tw.read_query_params()
     status = params.get("statut", "a-traiter")
+    notices: tuple[str, ...] = ()
     if status not in contacts.STATUS_FILTERS:
-        st.warning(
-            "Paramètre « statut » invalide dans l'adresse : messages à traiter affichés.",
-            icon=":material/link_off:",
-        )
+        notices = ("Paramètre « statut » invalide dans l'adresse : messages à traiter affichés.",)
         status = "a-traiter"
-    ss[f"{P}_f_status"] = status
-    ss[f"{P}_f_search"] = params.get("q", "")[:200]
-    ss[f"{P}_f_ready"] = True
+    lp.seed_from_url(P, {"f_status": status, "f_search": params.get("q", "")[:200]}, notices)
+    for notice in ss.pop(f"{P}_url_notices", ()):
+        st.warning(notice, icon=":material/link_off:")
 
 
-def _treat(acting: Actor, contact_id: int) -> None:
+def _treat(contact_id: int) -> None:
     tw.attempt(
         P,
-        lambda: contacts.mark_treated(state.engine(), actor=acting, contact_id=contact_id),
+        lambda actor: contacts.mark_treated(state.engine(), actor=actor, contact_id=contact_id),
         lambda r: r.message,
     )
 
 
-def _untreat(acting: Actor, contact_id: int, treated_at: datetime) -> None:
+def _untreat(contact_id: int, treated_at: datetime) -> None:
     tw.attempt(
         P,
-        lambda: contacts.mark_untreated(
-            state.engine(), actor=acting, contact_id=contact_id, expected_traite_at=treated_at
+        lambda actor: contacts.mark_untreated(
+            state.engine(), actor=actor, contact_id=contact_id, expected_traite_at=treated_at
         ),
         lambda r: r.message,
     )
@@ -60,7 +61,7 @@ def _untreat(acting: Actor, contact_id: int, treated_at: datetime) -> None:
 
 def _detail(message: contacts.ContactRow) -> None:
     st.divider()
-    st.subheader(f"Message n° {message.id}")
+    st.header(f"Message n° {message.id}")
     st.dataframe(tw.contact_details_frame(message, settings.tz), hide_index=True)
     st.markdown("**Message**")
     with st.container(height=260, border=True):
@@ -78,7 +79,7 @@ def _detail(message: contacts.ContactRow) -> None:
             "Marquer comme traité",
             key=f"{P}_treat_{message.id}",
             on_click=_treat,
-            args=(actor, message.id),
+            args=(message.id,),
             type="primary",
         )
     else:
@@ -86,7 +87,7 @@ def _detail(message: contacts.ContactRow) -> None:
             "Remettre à traiter",
             key=f"{P}_untreat_{message.id}",
             on_click=_untreat,
-            args=(actor, message.id, message.traite_at),
+            args=(message.id, message.traite_at),
             icon=":material/undo:",
         )
 
@@ -104,16 +105,22 @@ with guarded(retry_key=f"{P}_retry"):
     search = cols[1].text_input(
         "Rechercher (nom, e-mail, sujet, message)", key=f"{P}_f_search", max_chars=200
     )
-    wanted = {"statut": status} if status != "a-traiter" else {}
+    wanted: dict[str, str] = {"statut": status} if status and status != "a-traiter" else {}
     if search.strip():
         wanted["q"] = search.strip()
     tw.write_query_params(wanted)
-    rows = contacts.contact_messages(engine, status=status or "a-traiter", search=search)
+    rows = contacts.contact_messages(
+        engine, status=cast(contacts.StatusFilter, status or "a-traiter"), search=search
+    )
     by_id = {row.id: row for row in rows}
     if not rows:
         st.info("Aucun message.", icon=":material/inbox:")
     else:
-        st.dataframe(tw.contacts_frame(rows, settings.tz), hide_index=True)
+        shown = tw.contacts_frame(rows, settings.tz)
+        st.dataframe(shown, hide_index=True)
+        download_buttons(
+            shown, title="Messages", file_stem=dated_stem("messages"), key=f"{P}_export"
+        )
     labels = {row.id: f"n° {row.id} — {row.nom} — {row.sujet}"[:120] for row in rows}
     choices: list[int | None] = [None, *labels]
     if ss.get(f"{P}_open") not in choices:

@@ -60,9 +60,12 @@ def test_search_reads_name_email_subject_and_message(
     engine: Engine, w: td.World, search: str, found: bool
 ) -> None:
     message = factories.contact(
-        engine, nom="Hélène D'Alembert", email="helene@exemple.fr", sujet="Demande de devis",
+        engine,
+        nom="Hélène D'Alembert",
+        email="helene@exemple.fr",
+        sujet="Demande de devis",
         message="Financement CPF à 100% ? <img src=x onerror=alert(1)>",
-    )  # fmt: skip
+    )
     factories.contact(
         engine, nom="Autre", email="autre@exemple.fr", sujet="Rien", message="Bonjour"
     )
@@ -100,10 +103,16 @@ def test_direction_cannot_mark_messages(engine: Engine, w: td.World) -> None:
 
 def _row(**values: object) -> contacts.ContactRow:
     base = {
-        "id": 1, "created_at": td.T0, "nom": "Jean Dupont", "email": "jean@exemple.fr",
-        "telephone": None, "sujet": "Inscription", "message": "Bonjour,\nune question.",
-        "traite_at": None, "traite_par": None,
-    } | values  # fmt: skip
+        "id": 1,
+        "created_at": td.T0,
+        "nom": "Jean Dupont",
+        "email": "jean@exemple.fr",
+        "telephone": None,
+        "sujet": "Inscription",
+        "message": "Bonjour,\nune question.",
+        "traite_at": None,
+        "traite_par": None,
+    } | values
     return contacts.ContactRow(**base)  # type: ignore[arg-type]
 
 

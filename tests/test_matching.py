@@ -73,46 +73,77 @@ def test_filters_by_formation_offer_company_and_score(engine: Engine, w: td.Worl
 @pytest.mark.parametrize(
     ("criteres", "bars", "facts"),
     [
-        ({"competences": 0.82, "distance_km": 14, "formation": "dev-web"},
-         (("Compétences", 82.0),), (("Distance (km)", "14"), ("Formation", "dev-web"))),
+        (
+            {"competences": 0.82, "distance_km": 14, "formation": "dev-web"},
+            (("Compétences", 82.0),),
+            (("Distance (km)", "14"), ("Formation", "dev-web")),
+        ),
         (None, (), ()),
         ({}, (), ()),
         ([1, 2], (), (("Critères", "[1, 2]"),)),
         ("pas du json", (), (("Critères", "pas du json"),)),
         ('{"mobilite": 1}', (("Mobilité", 100.0),), ()),
-        ({"<b>x</b>": 0.5, "ok": True, "nested": {"a": 1}, "nan": float("nan")},
-         (("<b>x</b>", 50.0),), (("ok", "oui"), ("nested", '{"a": 1}'), ("nan", "NaN"))),
+        (
+            {"<b>x</b>": 0.5, "ok": True, "nested": {"a": 1}, "nan": float("nan")},
+            (("<b>x</b>", 50.0),),
+            (("ok", "oui"), ("nested", '{"a": 1}'), ("nan", "NaN")),
+        ),
     ],
-)  # fmt: skip
+)
 def test_breakdown_tolerates_any_shape(criteres: Any, bars: tuple, facts: tuple) -> None:  # type: ignore[type-arg]
     breakdown = matching.score_breakdown(criteres)
     assert breakdown.bars == bars
     assert breakdown.facts == facts
 
 
+def test_breakdown_names_the_formation_not_its_slug() -> None:
+    criteres = {"formation": "assistant-vie-familles", "competences": 0.8}
+    titles = {"assistant-vie-familles": "Assistant(e) de vie aux familles"}
+    breakdown = matching.score_breakdown(criteres, titles)
+    assert breakdown.facts == (("Formation", "Assistant(e) de vie aux familles"),)
+    unknown = matching.score_breakdown({"formation": "retiree"}, titles)
+    assert unknown.facts == (("Formation", "retiree"),)
+
+
 def test_decision_writes_who_when_and_audit(engine: Engine, w: td.World) -> None:
     match_id = td.match(engine, candidat_id=w.applicant_id, offre_id=_offer(engine))
     result = matching.decide_match(
-        engine, actor=w.secretary, match_id=match_id, decision="entretien",
-        expected_statut="propose", expected_decided_at=None, now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.secretary,
+        match_id=match_id,
+        decision="entretien",
+        expected_statut="propose",
+        expected_decided_at=None,
+        now=NOW,
+    )
     assert result.message == f"Matching n° {match_id} : Proposé → Entretien."
     row = matching.match_page(engine, MatchFilters(statuses=())).rows[0]
     assert (row.statut, row.decided_at, row.decided_by) == ("entretien", NOW, "Sonia Séraphin")
     [entry] = td.audits(engine, "matchings")
     assert (entry.action, entry.actor_id, entry.details) == (
-        "matching.decide", w.secretary.id, {"from_statut": "propose", "to_statut": "entretien"},
-    )  # fmt: skip
+        "matching.decide",
+        w.secretary.id,
+        {"from_statut": "propose", "to_statut": "entretien"},
+    )
     # A stale screen (still showing "proposé") is refused, naming who decided and when.
     with pytest.raises(Conflict, match="modifié par Sonia Séraphin à 14:45 — rechargez"):
         matching.decide_match(
-            engine, actor=w.admin, match_id=match_id, decision="rejete",
-            expected_statut="propose", expected_decided_at=None,
-        )  # fmt: skip
+            engine,
+            actor=w.admin,
+            match_id=match_id,
+            decision="rejete",
+            expected_statut="propose",
+            expected_decided_at=None,
+        )
     later = matching.decide_match(
-        engine, actor=w.admin, match_id=match_id, decision="embauche",
-        expected_statut="entretien", expected_decided_at=NOW, now=NOW - timedelta(hours=1),
-    )  # fmt: skip
+        engine,
+        actor=w.admin,
+        match_id=match_id,
+        decision="embauche",
+        expected_statut="entretien",
+        expected_decided_at=NOW,
+        now=NOW - timedelta(hours=1),
+    )
     assert later.decided_at > NOW  # always forward
     assert td.count(engine, AuditLog) == 2
 
@@ -126,9 +157,13 @@ def test_impossible_decisions_are_refused(
     match_id = td.match(engine, candidat_id=w.applicant_id, offre_id=_offer(engine), statut=statut)
     with pytest.raises(InvalidInput):
         matching.decide_match(
-            engine, actor=w.admin, match_id=match_id, decision=decision,
-            expected_statut=statut, expected_decided_at=None,
-        )  # fmt: skip
+            engine,
+            actor=w.admin,
+            match_id=match_id,
+            decision=decision,
+            expected_statut=statut,
+            expected_decided_at=None,
+        )
     assert td.count(engine, AuditLog) == 0
 
 
@@ -136,24 +171,39 @@ def test_direction_only_reads_matches(engine: Engine, w: td.World) -> None:
     match_id = td.match(engine, candidat_id=w.applicant_id, offre_id=_offer(engine))
     with pytest.raises(NotAllowed):
         matching.decide_match(
-            engine, actor=w.director, match_id=match_id, decision="valide",
-            expected_statut="propose", expected_decided_at=None,
-        )  # fmt: skip
+            engine,
+            actor=w.director,
+            match_id=match_id,
+            decision="valide",
+            expected_statut="propose",
+            expected_decided_at=None,
+        )
 
 
 def test_bulk_validate_and_reject_report_each_row(engine: Engine, w: td.World) -> None:
     offers = [_offer(engine) for _ in range(3)]
     ok, gone, done = (td.match(engine, candidat_id=w.applicant_id, offre_id=o) for o in offers)
     matching.decide_match(
-        engine, actor=w.admin, match_id=done, decision="rejete", expected_statut="propose",
+        engine,
+        actor=w.admin,
+        match_id=done,
+        decision="rejete",
+        expected_statut="propose",
         expected_decided_at=None,
-    )  # fmt: skip
+    )
     result = matching.bulk_decide(
-        engine, actor=w.secretary, decision="valide",
-        items=[(ok, "propose", None), (done, "propose", None), (gone + 1000, "propose", None)],
-    )  # fmt: skip
+        engine,
+        actor=w.secretary,
+        decision="valide",
+        items=[
+            (ok, "propose", None),
+            (done, "propose", None),
+            (gone + 1000, "propose", None),
+            (ok, "propose", None),  # selected twice: decided once
+        ],
+    )
     assert result.succeeded == (ok,)
-    assert [match_id for match_id, _msg in result.failed] == [done, gone + 1000]
+    assert [o.id for o in result.failed] == [done, gone + 1000]
     with pytest.raises(InvalidInput, match="seules"):
         matching.bulk_decide(
             engine, actor=w.admin, items=[(ok, "valide", None)], decision="embauche"

@@ -25,9 +25,14 @@ def w(engine: Engine) -> td.World:
 def test_move_writes_status_event_and_audit_in_one_go(engine: Engine, w: td.World) -> None:
     app = td.application(engine, w)
     result = triage.move_application(
-        engine, actor=w.secretary, application_id=app, to_statut="en_etude",
-        expected_updated_at=td.T0, comment="Dossier complet", now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.secretary,
+        application_id=app,
+        to_statut="en_etude",
+        expected_updated_at=td.T0,
+        comment="Dossier complet",
+        now=NOW,
+    )
     row = td.current(engine, app)
     assert (row.statut, row.updated_at) == ("en_etude", NOW)
     assert result.updated_at == NOW and result.from_statut == "nouvelle"
@@ -78,9 +83,14 @@ def test_refusal_goes_through_the_refuse_action(engine: Engine, w: td.World) -> 
 def test_refusal_writes_the_reason(engine: Engine, w: td.World) -> None:
     app = td.application(engine, w, statut="en_etude")
     triage.refuse_application(
-        engine, actor=w.secretary, application_id=app, reason_code="prerequis",
-        detail="Niveau insuffisant", expected_updated_at=td.T0, now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.secretary,
+        application_id=app,
+        reason_code="prerequis",
+        detail="Niveau insuffisant",
+        expected_updated_at=td.T0,
+        now=NOW,
+    )
     row = td.current(engine, app)
     assert row.statut == "refusee"
     assert row.motif_refus == "Prérequis non remplis — Niveau insuffisant"
@@ -95,23 +105,34 @@ def test_refusal_needs_a_reason(engine: Engine, w: td.World, code: str, detail: 
     app = td.application(engine, w)
     with pytest.raises(InvalidInput):
         triage.refuse_application(
-            engine, actor=w.admin, application_id=app, reason_code=code, detail=detail,
+            engine,
+            actor=w.admin,
+            application_id=app,
+            reason_code=code,
+            detail=detail,
             expected_updated_at=td.T0,
-        )  # fmt: skip
+        )
     assert td.current(engine, app).statut == "nouvelle"
 
 
 def test_stale_version_is_refused_naming_who_and_when(engine: Engine, w: td.World) -> None:
     app = td.application(engine, w)
     triage.move_application(
-        engine, actor=w.admin, application_id=app, to_statut="en_etude",
-        expected_updated_at=td.T0, now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.admin,
+        application_id=app,
+        to_statut="en_etude",
+        expected_updated_at=td.T0,
+        now=NOW,
+    )
     with pytest.raises(Conflict) as caught:
         triage.refuse_application(
-            engine, actor=w.secretary, application_id=app, reason_code="prerequis",
+            engine,
+            actor=w.secretary,
+            application_id=app,
+            reason_code="prerequis",
             expected_updated_at=td.T0,
-        )  # fmt: skip
+        )
     assert (
         caught.value.user_message
         == f"Candidature n° {app} modifiée par Ada Admin à 11:30 — rechargez."
@@ -124,18 +145,25 @@ def test_change_by_the_website_is_named_as_such(engine: Engine, w: td.World) -> 
     app = td.application(engine, w)
     with pytest.raises(Conflict, match="modifiée par le site web à 10:00"):
         triage.move_application(
-            engine, actor=w.admin, application_id=app, to_statut="en_etude",
+            engine,
+            actor=w.admin,
+            application_id=app,
+            to_statut="en_etude",
             expected_updated_at=td.T0 - timedelta(seconds=1),
-        )  # fmt: skip
+        )
 
 
 def test_updated_at_always_moves_forward(engine: Engine, w: td.World) -> None:
     app = td.application(engine, w)
     earlier = td.T0 - timedelta(days=3)  # a server clock behind the stored value
     result = triage.move_application(
-        engine, actor=w.admin, application_id=app, to_statut="en_etude",
-        expected_updated_at=td.T0, now=earlier,
-    )  # fmt: skip
+        engine,
+        actor=w.admin,
+        application_id=app,
+        to_statut="en_etude",
+        expected_updated_at=td.T0,
+        now=earlier,
+    )
     assert result.updated_at > td.T0
     assert td.current(engine, app).updated_at == result.updated_at
 
@@ -143,9 +171,13 @@ def test_updated_at_always_moves_forward(engine: Engine, w: td.World) -> None:
 def test_assignment_keeps_the_status_and_writes_an_event(engine: Engine, w: td.World) -> None:
     app = td.application(engine, w)
     result = triage.assign_application(
-        engine, actor=w.admin, application_id=app, assignee_id=w.secretary.id,
-        expected_updated_at=td.T0, now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.admin,
+        application_id=app,
+        assignee_id=w.secretary.id,
+        expected_updated_at=td.T0,
+        now=NOW,
+    )
     row = td.current(engine, app)
     assert (row.assigned_to, row.statut, row.updated_at) == (w.secretary.id, "nouvelle", NOW)
     last = td.events(engine, app)[-1]
@@ -216,9 +248,13 @@ def test_undo_goes_back_with_a_new_event_and_clears_the_reason(engine: Engine, w
     app = td.application(engine, w, statut="en_etude")
     factories.event(engine, candidature_id=app, from_statut="nouvelle", to_statut="en_etude")
     refused = triage.refuse_application(
-        engine, actor=w.admin, application_id=app, reason_code="financement",
-        expected_updated_at=td.T0, now=NOW,
-    )  # fmt: skip
+        engine,
+        actor=w.admin,
+        application_id=app,
+        reason_code="financement",
+        expected_updated_at=td.T0,
+        now=NOW,
+    )
     assert triage.application_file(engine, app).undo_target == "en_etude"
     triage.undo_last_status_change(
         engine, actor=w.secretary, application_id=app, expected_updated_at=refused.updated_at
@@ -242,9 +278,12 @@ def test_undo_skips_assignment_events(engine: Engine, w: td.World) -> None:
         engine, actor=w.admin, application_id=app, to_statut="en_etude", expected_updated_at=td.T0
     )
     assigned = triage.assign_application(
-        engine, actor=w.admin, application_id=app, assignee_id=w.secretary.id,
+        engine,
+        actor=w.admin,
+        application_id=app,
+        assignee_id=w.secretary.id,
         expected_updated_at=moved.updated_at,
-    )  # fmt: skip
+    )
     undone = triage.undo_last_status_change(
         engine, actor=w.admin, application_id=app, expected_updated_at=assigned.updated_at
     )
@@ -270,11 +309,31 @@ def test_last_event_matches_the_status_after_a_day_of_work(engine: Engine, w: td
     app = td.application(engine, w)
     version = td.T0
     for step in (
-        lambda v: triage.assign_application(engine, actor=w.admin, application_id=app, assignee_id=w.secretary.id, expected_updated_at=v),
-        lambda v: triage.move_application(engine, actor=w.secretary, application_id=app, to_statut="en_etude", expected_updated_at=v),
-        lambda v: triage.move_application(engine, actor=w.secretary, application_id=app, to_statut="entretien", expected_updated_at=v),
-        lambda v: triage.move_application(engine, actor=w.secretary, application_id=app, to_statut="admise", expected_updated_at=v),
-    ):  # fmt: skip
+        lambda v: triage.assign_application(
+            engine,
+            actor=w.admin,
+            application_id=app,
+            assignee_id=w.secretary.id,
+            expected_updated_at=v,
+        ),
+        lambda v: triage.move_application(
+            engine,
+            actor=w.secretary,
+            application_id=app,
+            to_statut="en_etude",
+            expected_updated_at=v,
+        ),
+        lambda v: triage.move_application(
+            engine,
+            actor=w.secretary,
+            application_id=app,
+            to_statut="entretien",
+            expected_updated_at=v,
+        ),
+        lambda v: triage.move_application(
+            engine, actor=w.secretary, application_id=app, to_statut="admise", expected_updated_at=v
+        ),
+    ):
         version = step(version).updated_at
     assert td.events(engine, app)[-1].to_statut == td.current(engine, app).statut == "admise"
     assert td.count(engine, CandidatureEvent) == 5 and td.count(engine, AuditLog) == 4
@@ -327,9 +386,14 @@ def test_notes_are_stored_with_author_and_audited(engine: Engine, w: td.World) -
 def test_file_reads_everything_the_screen_shows(engine: Engine, w: td.World) -> None:
     session = factories.session(engine, formation_id=w.formation_id)
     app = td.application(
-        engine, w, session_id=session, motivation="x" * 10_000, cv_path="cv/a.pdf", financement="cpf",
+        engine,
+        w,
+        session_id=session,
+        motivation="x" * 10_000,
+        cv_path="cv/a.pdf",
+        financement="cpf",
         assigned_to=w.secretary.id,
-    )  # fmt: skip
+    )
     file = triage.application_file(engine, app)
     assert (file.applicant, file.email, file.formation) == (
         "José Hippolyte",

@@ -25,11 +25,18 @@ def test_bulk_move_reports_each_row(engine: Engine, w: td.World) -> None:
     stale = td.application(engine, w)
     refused = td.application(engine, w, statut="refusee")
     result = triage.bulk_move(
-        engine, actor=w.secretary, to_statut="en_etude",
-        items=[(ok, td.T0), (stale, td.T0 - timedelta(minutes=1)), (refused, td.T0), (999_999, td.T0)],
-    )  # fmt: skip
+        engine,
+        actor=w.secretary,
+        to_statut="en_etude",
+        items=[
+            (ok, td.T0),
+            (stale, td.T0 - timedelta(minutes=1)),
+            (refused, td.T0),
+            (999_999, td.T0),
+        ],
+    )
     assert result.succeeded == (ok,)
-    failures = {o.application_id: o.message for o in result.failed}
+    failures = {o.id: o.message for o in result.failed}
     assert "rechargez" in failures[stale]
     assert "Passage impossible" in failures[refused]
     assert "n'existe pas" in failures[999_999]

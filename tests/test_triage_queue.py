@@ -194,11 +194,20 @@ def test_filters_from_the_url_fall_back_with_a_notice(
     [
         QueueFilters(),
         QueueFilters(statuses=()),
-        QueueFilters(statuses=("refusee",), formation_id=7, session_id=3, source="site",
-                     financement="opco", assignment="personne", overdue_only=True,
-                     received_from=date(2026, 1, 1), received_to=date(2026, 2, 1), search="50%_off"),
+        QueueFilters(
+            statuses=("refusee",),
+            formation_id=7,
+            session_id=3,
+            source="site",
+            financement="opco",
+            assignment="personne",
+            overdue_only=True,
+            received_from=date(2026, 1, 1),
+            received_to=date(2026, 2, 1),
+            search="50%_off",
+        ),
     ],
-)  # fmt: skip
+)
 def test_filters_round_trip_through_the_url(filters: QueueFilters) -> None:
     params = triage.params_from_filters(filters, {7: "developpeur-web"})
     assert triage.filters_from_params(params, FORMATIONS) == (filters, ())

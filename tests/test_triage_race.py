@@ -60,17 +60,23 @@ def test_two_sessions_race_on_one_application(pg_engine: Engine, interleave: boo
         pg_engine,
         [
             lambda: triage.move_application(
-                pg_engine, actor=w.admin, application_id=app, to_statut="en_etude",
+                pg_engine,
+                actor=w.admin,
+                application_id=app,
+                to_statut="en_etude",
                 expected_updated_at=displayed,
             ),
             lambda: triage.refuse_application(
-                pg_engine, actor=w.secretary, application_id=app, reason_code="prerequis",
+                pg_engine,
+                actor=w.secretary,
+                application_id=app,
+                reason_code="prerequis",
                 expected_updated_at=displayed,
             ),
         ],
         table="candidatures",
         interleave=interleave,
-    )  # fmt: skip
+    )
     winners = [r for r in results if isinstance(r, triage.TriageResult)]
     losers = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1 and len(losers) == 1, results
@@ -92,16 +98,24 @@ def test_two_sessions_race_on_one_match(pg_engine: Engine) -> None:
         pg_engine,
         [
             lambda: matching.decide_match(
-                pg_engine, actor=w.admin, match_id=match_id, decision="valide",
-                expected_statut="propose", expected_decided_at=None,
+                pg_engine,
+                actor=w.admin,
+                match_id=match_id,
+                decision="valide",
+                expected_statut="propose",
+                expected_decided_at=None,
             ),
             lambda: matching.decide_match(
-                pg_engine, actor=w.secretary, match_id=match_id, decision="rejete",
-                expected_statut="propose", expected_decided_at=None,
+                pg_engine,
+                actor=w.secretary,
+                match_id=match_id,
+                decision="rejete",
+                expected_statut="propose",
+                expected_decided_at=None,
             ),
         ],
         table="matchings",
         interleave=True,
-    )  # fmt: skip
+    )
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "MatchDecision"], results
     assert td.count(pg_engine, AuditLog) == 1

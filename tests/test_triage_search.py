@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine, Select, literal, select, text
 
 from data import triage
+from data.alerts.evaluate import role_members_statement
+from data.models import User
 from data.settings import PROJECT_ROOT
 from data.sqlfuncs import fold, fold_text
 from data.text_search import (
@@ -20,6 +22,7 @@ from data.text_search import (
     search_terms,
 )
 from data.triage import QueueFilters
+from data.triage.dossier import may_receive_applications
 from data.triage.queue import Applicant, _page_statement, applicant_haystack, filter_conditions
 from tests import factories
 from tests import triage_data as td
@@ -154,3 +157,15 @@ def test_postgresql_default_queue_uses_the_pending_index(pg_engine: Engine) -> N
     conditions = filter_conditions(QueueFilters(), actor_id=None, now=NOW, sla_hours=48, tz=TZ)
     plan = _plan(pg_engine, _page_statement(conditions, (NOW, 5), 50))
     assert "ix_dash_candidatures_pending_queue" in plan, plan
+
+
+def test_postgresql_staff_reads_use_the_staff_index(pg_engine: Engine) -> None:
+    """The staff by role (an alert's recipients, who may receive applications) are read
+    on migration 0009's partial index, not by scanning every trainee and recruiter."""
+    for statement in (
+        role_members_statement(["secretariat"]),
+        select(User.id).where(may_receive_applications()),
+        select(User.id).where(may_receive_applications("triage.dispatched")),
+    ):
+        plan = _plan(pg_engine, statement)
+        assert "ix_dash_users_staff" in plan, plan

@@ -20,11 +20,13 @@ from data.workflow import (
 )
 
 
-def test_every_status_has_a_row_and_targets_known_statuses() -> None:
-    assert set(TRANSITIONS) == set(APPLICATION_STATUSES)
-    for targets in TRANSITIONS.values():
-        assert set(targets) <= set(APPLICATION_STATUSES)
-    assert set(MATCH_TRANSITIONS) == set(MATCH_STATUSES)
+def test_every_transition_targets_a_known_status() -> None:
+    """That every status has a row is asserted when data.workflow is imported; what the
+    rows point to is checked here."""
+    targets = [target for row in TRANSITIONS.values() for target in row]
+    assert targets and set(targets) <= set(APPLICATION_STATUSES)
+    match_targets = [target for row in MATCH_TRANSITIONS.values() for target in row]
+    assert match_targets and set(match_targets) <= set(MATCH_STATUSES)
 
 
 def test_terminal_statuses_are_the_exits() -> None:

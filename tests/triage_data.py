@@ -43,9 +43,11 @@ def world(engine: Engine) -> World:
 
 def application(engine: Engine, w: World, **values: Any) -> int:
     return factories.application(
-        engine, user_id=values.pop("user_id", w.applicant_id),
-        formation_id=values.pop("formation_id", w.formation_id), **values,
-    )  # fmt: skip
+        engine,
+        user_id=values.pop("user_id", w.applicant_id),
+        formation_id=values.pop("formation_id", w.formation_id),
+        **values,
+    )
 
 
 def match(engine: Engine, *, candidat_id: int, offre_id: int, **values: Any) -> int:

@@ -3,6 +3,7 @@
 Every action button is wired with ``on_click`` and receives, bound when the
 file was drawn, the ``updated_at`` the user saw; the data layer refuses the
 action if the application changed since ("modifiée par X à HH:MM — rechargez").
+Who acts is not bound: the callback asks for the current actor when it runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ui import cache_secretariat as options
 from ui import state
 from ui import triage_widgets as tw
 from ui.components import as_plain
+from ui.notices import push_notice
 
 P = "triage"
 ss = st.session_state
@@ -35,7 +37,7 @@ def file_panel(engine: Engine, actor: Actor, application_id: int) -> None:
     tz = settings.tz
     file = triage.application_file(engine, application_id)
     st.divider()
-    st.subheader(f"Dossier n° {file.id}")
+    st.header(f"Dossier n° {file.id}")
     left, right = st.columns([3, 2])
     with left:
         st.dataframe(_details(file, tz), hide_index=True)
@@ -111,25 +113,33 @@ def _cv(file: triage.ApplicationFile) -> None:
 
 
 # --- Actions -----------------------------------------------------------------------------
+# Callbacks get the row as drawn (its id and updated_at: a change made meanwhile is
+# refused, no lost update); who acts is asked when they run (tw.attempt).
 
 
 def _do(action, describe=lambda r: r.message) -> None:  # type: ignore[no-untyped-def]
     tw.attempt(P, action, describe)
 
 
-def _move(actor: Actor, app_id: int, version: datetime, current: str) -> None:
+def _move(app_id: int, drawn_at: datetime, current: str) -> None:
     target = ss.get(f"{P}_move_target_{app_id}")
     comment = ss.get(f"{P}_move_comment_{app_id}") or None
     if target is None:
-        tw.push_notice(P, "error", "Choisissez le nouveau statut.")
+        push_notice(P, "error", "Choisissez le nouveau statut.")
         return
     engine = state.engine()
 
     def run() -> None:
-        _do(lambda: triage.move_application(
-            engine, actor=actor, application_id=app_id, to_statut=target,
-            expected_updated_at=version, comment=comment,
-        ))  # fmt: skip
+        _do(
+            lambda actor: triage.move_application(
+                engine,
+                actor=actor,
+                application_id=app_id,
+                to_statut=target,
+                expected_updated_at=drawn_at,
+                comment=comment,
+            )
+        )
 
     if needs_confirmation(current, target):
         title = f"Passer la candidature n° {app_id} à « {status_label(target)} » ?"
@@ -139,59 +149,113 @@ def _move(actor: Actor, app_id: int, version: datetime, current: str) -> None:
         run()
 
 
-def _refuse(actor: Actor, app_id: int, version: datetime) -> None:
+def _refuse(app_id: int, drawn_at: datetime) -> None:
+    """A refusal names its reason (none is chosen in advance) and is confirmed."""
     reason = ss.get(f"{P}_refuse_reason_{app_id}")
     detail = ss.get(f"{P}_refuse_detail_{app_id}") or None
-    _do(lambda: triage.refuse_application(
-        state.engine(), actor=actor, application_id=app_id, reason_code=reason, detail=detail,
-        expected_updated_at=version,
-    ))  # fmt: skip
+    if not reason:
+        push_notice(P, "error", "Choisissez le motif du refus.")
+        return
+    engine = state.engine()
+
+    def run() -> None:
+        _do(
+            lambda actor: triage.refuse_application(
+                engine,
+                actor=actor,
+                application_id=app_id,
+                reason_code=reason,
+                detail=detail,
+                expected_updated_at=drawn_at,
+            )
+        )
+
+    motive = REFUSAL_REASONS[reason] + (f" — {detail}" if detail else "")
+    title = f"Refuser la candidature n° {app_id} ?"
+    tw.request_confirmation(P, tw.Pending(title, (f"Motif : {motive}",), run))
 
 
-def _assign(actor: Actor, app_id: int, version: datetime) -> None:
+def _assign(app_id: int, drawn_at: datetime) -> None:
     assignee = ss.get(f"{P}_assignee_{app_id}")
-    _do(lambda: triage.assign_application(
-        state.engine(), actor=actor, application_id=app_id, assignee_id=assignee,
-        expected_updated_at=version,
-    ))  # fmt: skip
+    _do(
+        lambda actor: triage.assign_application(
+            state.engine(),
+            actor=actor,
+            application_id=app_id,
+            assignee_id=assignee,
+            expected_updated_at=drawn_at,
+        )
+    )
 
 
-def _attach(actor: Actor, app_id: int, version: datetime) -> None:
+def _attach(app_id: int, drawn_at: datetime) -> None:
     session_id = ss.get(f"{P}_session_{app_id}")
-    _do(lambda: triage.attach_session(
-        state.engine(), actor=actor, application_id=app_id, session_id=session_id,
-        expected_updated_at=version,
-    ))  # fmt: skip
+    _do(
+        lambda actor: triage.attach_session(
+            state.engine(),
+            actor=actor,
+            application_id=app_id,
+            session_id=session_id,
+            expected_updated_at=drawn_at,
+        )
+    )
 
 
-def _undo(actor: Actor, app_id: int, version: datetime) -> None:
-    _do(lambda: triage.undo_last_status_change(
-        state.engine(), actor=actor, application_id=app_id, expected_updated_at=version,
-    ))  # fmt: skip
+def _undo(app_id: int, drawn_at: datetime) -> None:
+    _do(
+        lambda actor: triage.undo_last_status_change(
+            state.engine(),
+            actor=actor,
+            application_id=app_id,
+            expected_updated_at=drawn_at,
+        )
+    )
 
 
 def _actions(engine: Engine, actor: Actor, file: triage.ApplicationFile) -> None:
-    version = (actor, file.id, file.updated_at)
+    drawn = (file.id, file.updated_at)
     st.markdown("**Actions**")
     cols = st.columns(4)
     with cols[0]:
         targets = [s for s in next_statuses(file.statut) if s != REFUSED]
         st.selectbox(
-            "Nouveau statut", targets, format_func=status_label, key=f"{P}_move_target_{file.id}",
-            index=None, placeholder="Choisir…", disabled=not targets,
-        )  # fmt: skip
+            "Nouveau statut",
+            targets,
+            format_func=status_label,
+            key=f"{P}_move_target_{file.id}",
+            index=None,
+            placeholder="Choisir…",
+            disabled=not targets,
+        )
         st.text_input("Commentaire (facultatif)", key=f"{P}_move_comment_{file.id}", max_chars=500)
-        st.button("Appliquer", key=f"{P}_move_apply", on_click=_move, args=(*version, file.statut), disabled=not targets)  # fmt: skip
+        st.button(
+            "Appliquer",
+            key=f"{P}_move_apply",
+            on_click=_move,
+            args=(*drawn, file.statut),
+            disabled=not targets,
+        )
     with cols[1]:
         can_refuse = REFUSED in next_statuses(file.statut)
         st.selectbox(
-            "Motif de refus", list(REFUSAL_REASONS), format_func=REFUSAL_REASONS.__getitem__,
-            key=f"{P}_refuse_reason_{file.id}", disabled=not can_refuse,
-        )  # fmt: skip
+            "Motif de refus",
+            list(REFUSAL_REASONS),
+            index=None,
+            placeholder="Choisissez un motif…",
+            format_func=REFUSAL_REASONS.__getitem__,
+            key=f"{P}_refuse_reason_{file.id}",
+            disabled=not can_refuse,
+        )
         st.text_input(
             "Précision", key=f"{P}_refuse_detail_{file.id}", max_chars=500, disabled=not can_refuse
         )
-        st.button("Refuser", key=f"{P}_refuse_apply", on_click=_refuse, args=version, disabled=not can_refuse)  # fmt: skip
+        st.button(
+            "Refuser",
+            key=f"{P}_refuse_apply",
+            on_click=_refuse,
+            args=drawn,
+            disabled=not can_refuse,
+        )
     with cols[2]:
         staff = options.cached_assignable_staff(state.settings().database_url)
         names = {s.id: s.name for s in staff}
@@ -199,12 +263,14 @@ def _actions(engine: Engine, actor: Actor, file: triage.ApplicationFile) -> None
         if file.assigned_to is not None and file.assigned_to not in names:
             choices.append(file.assigned_to)
         st.selectbox(
-            "Assigner à", choices, key=f"{P}_assignee_{file.id}",
+            "Assigner à",
+            choices,
+            key=f"{P}_assignee_{file.id}",
             index=choices.index(file.assigned_to),
             format_func=lambda v: "Personne" if v is None else names.get(v, file.assignee or "?"),
             placeholder="Personne",
-        )  # fmt: skip
-        st.button("Assigner", key=f"{P}_assign_apply", on_click=_assign, args=version)
+        )
+        st.button("Assigner", key=f"{P}_assign_apply", on_click=_assign, args=drawn)
     with cols[3]:
         today = datetime.now(state.settings().tz).date()
         sessions = triage.session_options(
@@ -213,27 +279,36 @@ def _actions(engine: Engine, actor: Actor, file: triage.ApplicationFile) -> None
         labels = {s.id: tw.session_label(s) for s in sessions}
         session_choices: list[int | None] = [None, *labels]
         st.selectbox(
-            "Session", session_choices, key=f"{P}_session_{file.id}",
-            index=session_choices.index(file.session_id) if file.session_id in session_choices else 0,
+            "Session",
+            session_choices,
+            key=f"{P}_session_{file.id}",
+            index=session_choices.index(file.session_id)
+            if file.session_id in session_choices
+            else 0,
             format_func=lambda v: "Aucune session" if v is None else labels[v],
             placeholder="Aucune session",
-        )  # fmt: skip
-        st.button("Rattacher", key=f"{P}_session_apply", on_click=_attach, args=version)
+        )
+        st.button("Rattacher", key=f"{P}_session_apply", on_click=_attach, args=drawn)
     target = file.undo_target
     if target is not None:
         st.button(
             f"Annuler le dernier changement (retour à « {status_label(target)} »)",
-            key=f"{P}_undo", on_click=_undo, args=version, icon=":material/undo:",
-        )  # fmt: skip
+            key=f"{P}_undo",
+            on_click=_undo,
+            args=drawn,
+            icon=":material/undo:",
+        )
 
 
 # --- Notes ---------------------------------------------------------------------------------
 
 
-def _add_note(actor: Actor, app_id: int) -> None:
+def _add_note(app_id: int) -> None:
     body = ss.get(f"{P}_note_body", "")
     _do(
-        lambda: triage.add_note(state.engine(), actor=actor, application_id=app_id, body=body),
+        lambda actor: triage.add_note(
+            state.engine(), actor=actor, application_id=app_id, body=body
+        ),
         lambda _r: "Note ajoutée.",
     )
 
@@ -250,5 +325,5 @@ def _notes(engine: Engine, actor: Actor, app_id: int) -> None:
     with st.form(f"{P}_note_form", clear_on_submit=True):
         st.text_area("Nouvelle note", key=f"{P}_note_body", max_chars=2000)
         st.form_submit_button(
-            "Ajouter la note", on_click=_add_note, args=(actor, app_id), key=f"{P}_note_add"
+            "Ajouter la note", on_click=_add_note, args=(app_id,), key=f"{P}_note_add"
         )

@@ -8,7 +8,8 @@
 
 Writes are triggered from widget callbacks that receive, as arguments bound
 when the screen was drawn, the version of the row the user saw: that is what
-makes "no lost update" hold across Streamlit's reruns.
+makes "no lost update" hold across Streamlit's reruns. Who acts is never bound
+then: :func:`attempt` asks for the current actor when the write runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import html
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -28,42 +29,29 @@ from data.contacts import ContactRow
 from data.errors import DashboardError
 from data.labels import funder_label, source_label, status_label
 from data.matching import MatchRow
+from data.permissions import Actor
 from data.triage import Distribution, QueueRow, SessionOption
 from data.triage.queue import COUNT_CAP, PAGE_SIZE
 from data.workflow import match_label
+from ui.components import GENERIC_ERROR
+from ui.notices import Kind, push_notice
+from ui.session import current_actor
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["success", "warning", "error", "info"]
-HEADLINES: Mapping[str, str] = {
-    "success": "Enregistré.",
-    "warning": "Enregistré, avec un avertissement.",
-    "error": "Action non effectuée.",
-    "info": "Information.",
-}
-GENERIC_ERROR = "Une erreur inattendue est survenue. Elle a été journalisée ; réessayez."
 
-# --- Notices -------------------------------------------------------------------
-
-
-def push_notice(prefix: str, kind: Kind, message: str) -> None:
-    """Queue a notice for the next run of the page ``prefix``."""
-    st.session_state.setdefault(f"{prefix}_notices", []).append((kind, message))
-
-
-def show_notices(prefix: str) -> None:
-    """Draw and forget the queued notices: a fixed headline, the message as plain text."""
-    for kind, message in st.session_state.pop(f"{prefix}_notices", []):
-        box = st.container(border=True)
-        getattr(box, kind)(HEADLINES[kind], icon=None)
-        box.text(message)
-
-
-def attempt(prefix: str, action: Callable[[], Any], describe: Callable[[Any], str | None]) -> Any:
-    """Run a write; queue a success notice (``describe(result)``, none when it gives
-    None) or the error's message."""
+def attempt(
+    prefix: str, action: Callable[[Actor], Any], describe: Callable[[Any], str | None]
+) -> Any:
+    """Run a write as the current actor, asked now (:func:`ui.session.current_actor`);
+    queue a success notice (``describe(result)``, none when it gives None) or the
+    error's message. A session that has ended writes nothing: the next full run
+    shows the login form."""
+    actor = current_actor()
+    if actor is None:
+        return None
     try:
-        result = action()
+        result = action(actor)
     except DashboardError as exc:
         push_notice(prefix, "error", exc.user_message)
         return None
@@ -83,7 +71,7 @@ def attempt(prefix: str, action: Callable[[], Any], describe: Callable[[Any], st
 def push_bulk_summary(prefix: str, succeeded: int, failed: int, summary: str) -> None:
     """One notice for a bulk action, headed by what happened: all done, some rows
     refused, or nothing done."""
-    kind = "success" if not failed else ("warning" if succeeded else "error")
+    kind: Kind = "success" if not failed else ("warning" if succeeded else "error")
     push_notice(prefix, kind, summary)
 
 
@@ -121,8 +109,8 @@ def confirmation_dialog(prefix: str) -> None:
         left, right = st.columns(2)
         if left.button("Confirmer", type="primary", key=f"{prefix}_confirm"):
             _forget(prefix)
-            pending.run()
-            st.rerun()
+            pending.run()  # asks for the current actor: a dialog's rerun skips the gate
+            st.rerun()  # the whole app: the login form if the session has ended
         if right.button("Annuler", key=f"{prefix}_cancel"):
             _forget(prefix)
             st.rerun()
@@ -133,14 +121,14 @@ def confirmation_dialog(prefix: str) -> None:
 # --- Frames ------------------------------------------------------------------------
 
 
-def queue_frame(rows: Sequence[QueueRow], tz: ZoneInfo) -> pd.DataFrame:
+def queue_frame(rows: Sequence[QueueRow], tz: ZoneInfo, *, sla_hours: float) -> pd.DataFrame:
     """The queue as shown: French labels, formatted ages and dates, an SLA badge."""
     records = [
         {
             "N°": row.id,
             "Reçue le": fmt.timestamp(row.created_at, tz),
             "Âge": fmt.hours(row.age_hours),
-            "Délai": sla_badge(row),
+            "Délai": sla_badge(row, sla_hours),
             "Candidat": row.applicant,
             "E-mail": row.email,
             "Formation": row.formation,
@@ -155,15 +143,31 @@ def queue_frame(rows: Sequence[QueueRow], tz: ZoneInfo) -> pd.DataFrame:
 
 
 QUEUE_COLUMNS = (
-    "N°", "Reçue le", "Âge", "Délai", "Candidat", "E-mail", "Formation", "Statut",
-    "Source", "Financement", "Assignée à",
-)  # fmt: skip
+    "N°",
+    "Reçue le",
+    "Âge",
+    "Délai",
+    "Candidat",
+    "E-mail",
+    "Formation",
+    "Statut",
+    "Source",
+    "Financement",
+    "Assignée à",
+)
 
 
-def sla_badge(row: QueueRow) -> str:
+HANDLED: Final = "Prise en charge"
+
+
+def sla_badge(row: QueueRow, sla_hours: float) -> str:
+    """What the first-response deadline says of a row: late by how long, time left,
+    or that the application is past that step (every row says something)."""
     if row.statut != "nouvelle":
-        return ""
-    return "En retard" if row.overdue else "Dans les délais"
+        return HANDLED
+    if row.overdue:
+        return f"En retard de {fmt.hours(max(row.age_hours - sla_hours, 0))}"
+    return f"Reste {fmt.hours(max(sla_hours - row.age_hours, 0))}"
 
 
 def history_lines(history: pd.DataFrame, tz: ZoneInfo) -> list[str]:

@@ -9,6 +9,7 @@
 The transition table is :mod:`data.workflow`.
 """
 
+from data.bulk import BulkResult, RowOutcome
 from data.triage.actions import (
     NoteResult,
     TriageResult,
@@ -20,9 +21,7 @@ from data.triage.actions import (
     undo_last_status_change,
 )
 from data.triage.bulk import (
-    BulkResult,
     Distribution,
-    RowOutcome,
     bulk_assign,
     bulk_move,
     bulk_refuse,

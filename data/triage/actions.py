@@ -23,15 +23,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from data import audit
+from data.acting import acting_account
+from data.conflicts import ANOTHER_USER, changed_meanwhile, person
 from data.db import translate_errors
 from data.errors import Conflict, InvalidInput, NotFound
-from data.formatting import clock, day
+from data.formatting import day
 from data.labels import status_label
-from data.models import STAFF_ROLES, Candidature, CandidatureEvent, SessionFormation, User
+from data.models import Candidature, CandidatureEvent, SessionFormation, User
 from data.owned import TriageNote
-from data.permissions import Actor, can, require
-from data.settings import get_settings
-from data.triage.dossier import last_status_change_statement
+from data.permissions import Actor, require
+from data.triage.dossier import last_status_change_statement, may_receive_applications
 from data.workflow import (
     REFUSED,
     SEAT_STATUSES,
@@ -93,12 +94,11 @@ def conflict_for(connection: Connection, application_id: int) -> Conflict:
         at = connection.execute(
             select(Candidature.updated_at).where(Candidature.id == application_id)
         ).scalar_one_or_none()
-        who = "un autre utilisateur"
+        who = ANOTHER_USER
     else:
         at = row[0]
-        who = f"{row[2]} {row[3]}".strip() if row[1] is not None else "le site web"
-    when = clock(at, get_settings().tz) if at is not None else "?"
-    return Conflict(f"{_label(application_id)} modifiée par {who} à {when} — rechargez.")
+        who = person(row[2], row[3]) if row[1] is not None else "le site web"
+    return changed_meanwhile(_label(application_id), "modifiée", who=who, at=at)
 
 
 def _load(connection: Connection, application_id: int, expected_updated_at: datetime) -> _Current:
@@ -176,6 +176,7 @@ def move_application(
         raise InvalidInput("Un refus passe par l'action « Refuser », avec un motif.")
     text = clean_comment(comment)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         current = _load(connection, application_id, expected_updated_at)
         check_move(current.statut, to_statut)
         stamp = _commit(
@@ -208,6 +209,7 @@ def refuse_application(
     require(actor, "triage.write")
     motive = refusal_text(reason_code, detail)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         current = _load(connection, application_id, expected_updated_at)
         check_move(current.statut, REFUSED)
         stamp = _commit(
@@ -230,9 +232,9 @@ def refuse_application(
 
 def _assignee_name(connection: Connection, assignee_id: int) -> str:
     row = connection.execute(
-        select(User.prenom, User.nom, User.role, User.actif).where(User.id == assignee_id)
+        select(User.prenom, User.nom).where(User.id == assignee_id, may_receive_applications())
     ).first()
-    if row is None or row[2] not in STAFF_ROLES or not row[3] or not can(row[2], "triage.write"):
+    if row is None:
         raise InvalidInput(
             "Cette personne ne peut pas recevoir de candidatures (compte inactif ou rôle)."
         )
@@ -251,6 +253,7 @@ def assign_application(
     """Assign to an active staff member who triages (``None``: nobody)."""
     require(actor, "triage.write")
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         current = _load(connection, application_id, expected_updated_at)
         if current.assigned_to == assignee_id:
             raise InvalidInput(f"{_label(application_id)} : déjà assignée ainsi.")
@@ -299,6 +302,7 @@ def attach_session(
     require(actor, "triage.write")
     s = SessionFormation
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         current = _load(connection, application_id, expected_updated_at)
         if current.statut in SESSION_LOCKED_STATUSES:
             raise InvalidInput(
@@ -352,6 +356,7 @@ def undo_last_status_change(
     """
     require(actor, "triage.write")
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         current = _load(connection, application_id, expected_updated_at)
         last = connection.execute(last_status_change_statement(application_id)).first()
         if (
@@ -398,6 +403,7 @@ def add_note(
         raise InvalidInput(f"Note trop longue ({len(text)} caractères, maximum {MAX_NOTE_CHARS}).")
     stamp = now or datetime.now(UTC)
     with translate_errors(), engine.begin() as connection:
+        actor = acting_account(connection, actor, "triage.write")
         exists = connection.execute(
             select(Candidature.id).where(Candidature.id == application_id)
         ).first()

@@ -1,4 +1,4 @@
-"""Bulk triage: the same single-row actions over a selection, one transaction per row.
+"""Bulk triage: the same single-row actions over a selection, through :func:`data.bulk.run_bulk`.
 
 Each row succeeds or fails on its own (a colleague may have changed one of
 them meanwhile); the result says, row by row, what happened. Nothing is
@@ -14,8 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
+from data.bulk import MAX_BULK_ROWS, BulkResult, run_bulk
 from data.db import translate_errors
-from data.errors import DashboardError, InvalidInput, NotAllowed
+from data.errors import DashboardError, InvalidInput
 from data.models import Candidature, User
 from data.permissions import Actor, require
 from data.triage.actions import (
@@ -24,56 +25,21 @@ from data.triage.actions import (
     move_application,
     refuse_application,
 )
+from data.triage.dossier import may_receive_applications
 from data.triage.queue import status_in
 from data.workflow import PENDING_STATUSES, refusal_text
 
 Version = tuple[int, datetime]
 """``(application id, updated_at as displayed)``."""
 
-MAX_BULK_ROWS = 500
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    application_id: int
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    outcomes: tuple[RowOutcome, ...]
-
-    @property
-    def succeeded(self) -> tuple[int, ...]:
-        return tuple(o.application_id for o in self.outcomes if o.ok)
-
-    @property
-    def failed(self) -> tuple[RowOutcome, ...]:
-        return tuple(o for o in self.outcomes if not o.ok)
-
-    @property
-    def summary(self) -> str:
-        done, failed = len(self.succeeded), len(self.failed)
-        return f"{done} réussie(s), {failed} en échec."
-
 
 def _run(items: Sequence[Version], action: Callable[[int, datetime], TriageResult]) -> BulkResult:
-    if not items:
-        raise InvalidInput("Aucune candidature sélectionnée.")
-    if len(items) > MAX_BULK_ROWS:
-        raise InvalidInput(f"Sélection trop grande (maximum {MAX_BULK_ROWS} candidatures).")
-    outcomes: list[RowOutcome] = []
-    for application_id, expected in dict(items).items():
-        try:
-            result = action(application_id, expected)
-        except NotAllowed:
-            raise
-        except DashboardError as exc:
-            outcomes.append(RowOutcome(application_id, False, exc.user_message))
-        else:
-            outcomes.append(RowOutcome(application_id, True, result.message))
-    return BulkResult(tuple(outcomes))
+    return run_bulk(
+        items,
+        key=lambda item: item[0],
+        action=lambda item: action(*item).message,
+        nothing_selected="Aucune candidature sélectionnée.",
+    )
 
 
 def bulk_assign(
@@ -156,7 +122,7 @@ class Distribution:
 
 
 def secretariat_loads(engine: Engine) -> list[tuple[int, int, str]]:
-    """``(open applications, user id, name)`` of every active secretariat member."""
+    """``(open applications, user id, name)`` of every active member "Répartir" serves."""
     c = Candidature
     load = (
         select(func.count())
@@ -166,7 +132,7 @@ def secretariat_loads(engine: Engine) -> list[tuple[int, int, str]]:
     )
     statement = (
         select(load, User.id, User.prenom, User.nom)
-        .where(User.role == "secretariat", User.actif.is_(True))
+        .where(may_receive_applications("triage.dispatched"))
         .order_by(User.id)
     )
     with translate_errors(), engine.connect() as connection:
@@ -204,26 +170,31 @@ def distribute_unassigned(
     heapq.heapify(heap)
     given = {user_id: 0 for _load, user_id, _name in members}
     names = {user_id: name for _load, user_id, name in members}
-    outcomes: list[RowOutcome] = []
-    for application_id, expected in items:
+
+    def give(item: Version) -> str:
+        """To the least-loaded member; a row that fails leaves the member's load as it was."""
         load, user_id, name = heapq.heappop(heap)
         try:
             result = assign_application(
                 engine,
                 actor=actor,
-                application_id=application_id,
+                application_id=item[0],
                 assignee_id=user_id,
-                expected_updated_at=expected,
+                expected_updated_at=item[1],
                 now=now,
             )
-        except NotAllowed:
-            raise
-        except DashboardError as exc:
-            outcomes.append(RowOutcome(application_id, False, exc.user_message))
+        except DashboardError:
             heapq.heappush(heap, (load, user_id, name))
-            continue
-        outcomes.append(RowOutcome(application_id, True, result.message))
+            raise
         given[user_id] += 1
         heapq.heappush(heap, (load + 1, user_id, name))
+        return result.message
+
+    result = run_bulk(
+        items,
+        key=lambda item: item[0],
+        action=give,
+        nothing_selected="Aucune nouvelle candidature non assignée.",
+    )
     per_member = tuple((names[user_id], count) for user_id, count in given.items())
-    return Distribution(BulkResult(tuple(outcomes)), per_member, max(total - len(items), 0))
+    return Distribution(result, per_member, max(total - len(items), 0))

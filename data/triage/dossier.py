@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from data.db import translate_errors
@@ -102,7 +102,7 @@ def _name(prenom: str | None, nom: str | None) -> str | None:
     return f"{prenom or ''} {nom or ''}".strip()
 
 
-def last_status_change_statement(application_id: int) -> Select[Any]:
+def last_status_change_statement(application_id: int) -> Select[*tuple[Any, ...]]:
     """The latest event that changed the status (assignment-only events are skipped):
     ``from_statut, to_statut, changed_at`` and its author's names. The file's undo
     button and the undo action both read it, so they always agree."""
@@ -167,13 +167,29 @@ def application_file(engine: Engine, application_id: int) -> ApplicationFile:
         raise NotFound(f"La candidature n° {application_id} n'existe pas.")
     v = list(row)
     return ApplicationFile(
-        id=v[0], statut=v[1], source=v[2], financement=v[3], created_at=v[4], updated_at=v[5],
-        motivation=v[6], motif_refus=v[7], cv_path=v[8], applicant=_name(v[9], v[10]) or "",
-        email=v[11], telephone=v[12], commune=v[13], date_naissance=v[14], formation_id=v[15],
-        formation=v[16], session_id=v[17], session_start=v[18], session_end=v[19],
-        assigned_to=v[20], assignee=_name(v[21], v[22]) if v[20] is not None else None,
+        id=v[0],
+        statut=v[1],
+        source=v[2],
+        financement=v[3],
+        created_at=v[4],
+        updated_at=v[5],
+        motivation=v[6],
+        motif_refus=v[7],
+        cv_path=v[8],
+        applicant=_name(v[9], v[10]) or "",
+        email=v[11],
+        telephone=v[12],
+        commune=v[13],
+        date_naissance=v[14],
+        formation_id=v[15],
+        formation=v[16],
+        session_id=v[17],
+        session_start=v[18],
+        session_end=v[19],
+        assigned_to=v[20],
+        assignee=_name(v[21], v[22]) if v[20] is not None else None,
         last_change=last_status_change(engine, application_id),
-    )  # fmt: skip
+    )
 
 
 def application_history(engine: Engine, application_id: int) -> pd.DataFrame:
@@ -239,12 +255,20 @@ def session_options(
         return tuple(SessionOption(*row) for row in connection.execute(statement))
 
 
+def may_receive_applications(capability: str = "triage.write") -> ColumnElement[bool]:
+    """SQL on ``users``: an active staff account whose role grants ``capability``.
+
+    The one rule for the assignee picker and an assignment ("triage.write") and
+    for "Répartir" ("triage.dispatched": the secretariat, not the admins)."""
+    roles = tuple(role for role in STAFF_ROLES if can(role, capability))
+    return and_(User.role.in_(roles), User.actif.is_(True))
+
+
 def assignable_staff(engine: Engine) -> tuple[StaffOption, ...]:
     """Active staff members who may be given applications (they can triage)."""
-    writers = tuple(role for role in STAFF_ROLES if can(role, "triage.write"))
     statement = (
         select(User.id, User.prenom, User.nom, User.role)
-        .where(User.role.in_(writers), User.actif.is_(True))
+        .where(may_receive_applications())
         .order_by(User.nom, User.prenom, User.id)
     )
     with translate_errors(), engine.connect() as connection:

@@ -9,7 +9,7 @@ filter needs. The functions take plain parameters and can be timed directly
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from data.errors import InvalidInput
 from data.models import Candidature, Formation, User
 from data.text_search import check_searchable, indexable, matches_search
 from data.triage.filters import NO_FUNDING, QueueFilters
+from data.workflow import is_overdue, overdue_condition
 
 PAGE_SIZE: Final = 50
 COUNT_CAP: Final = 10_000
@@ -125,8 +126,7 @@ def filter_conditions(
     elif filters.assignment == "personne":
         conditions.append(c.assigned_to.is_(None))
     if filters.overdue_only:
-        conditions.append(c.statut == "nouvelle")
-        conditions.append(c.created_at < now - timedelta(hours=sla_hours))
+        conditions.append(overdue_condition(c.statut, c.created_at, now=now, sla_hours=sla_hours))
     start, end = filters.received_bounds(tz)
     if start is not None:
         conditions.append(c.created_at >= start)
@@ -267,8 +267,7 @@ def queue_page(
         scoped = _scoped(conditions, scope)
         fetched = connection.execute(_page_statement(scoped, after, limit)).all()
         total = _count(connection, scoped, scope) if with_total else None
-    cutoff = now - timedelta(hours=sla_hours)
-    rows = tuple(_row(values, now, cutoff) for values in fetched[:limit])
+    rows = tuple(_row(values, now, sla_hours) for values in fetched[:limit])
     has_more = len(fetched) > limit
     next_cursor = (rows[-1].created_at, rows[-1].id) if has_more and rows else None
     return QueuePage(rows, next_cursor, total)
@@ -317,7 +316,7 @@ def queue_count(
         return _count(connection, _scoped(conditions, scope), scope)
 
 
-def _row(values: tuple, now: datetime, cutoff: datetime) -> QueueRow:  # type: ignore[type-arg]
+def _row(values: tuple, now: datetime, sla_hours: float) -> QueueRow:  # type: ignore[type-arg]
     (
         id_,
         created,
@@ -351,5 +350,5 @@ def _row(values: tuple, now: datetime, cutoff: datetime) -> QueueRow:  # type: i
         assigned_to=assigned_to,
         assignee=assignee,
         age_hours=max((now - created).total_seconds() / 3600, 0.0),
-        overdue=statut == "nouvelle" and created < cutoff,
+        overdue=is_overdue(statut, created, now=now, sla_hours=sla_hours),
     )

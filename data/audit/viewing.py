@@ -8,7 +8,6 @@ themselves), accent- and case-insensitive, every word must appear.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -16,11 +15,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
 
+from data.audit.labels import details_text, entity_label
 from data.db import translate_errors
 from data.owned import AuditLog, SignInEvent
 from data.text_search import matches_search, normalise_search
 
 DEFAULT_LIMIT: Final = 500
+DEFAULT_DAYS: Final = 30
+"""The period both log viewers (audit, sign-ins) open on: the last 30 days."""
 OUTCOMES: Final = ("all", "success", "failure")
 
 # Every action code a dashboard write records (tests/test_audit_viewer checks none is missing).
@@ -45,18 +47,44 @@ ACTION_LABELS: Final[dict[str, str]] = {
     "user.deactivate": "Désactivation d'un compte",
     "user.reactivate": "Réactivation d'un compte",
     "user.role_change": "Changement de rôle",
+    "alert.acknowledge": "Alerte prise en compte",
+    "alert.snooze": "Alerte reportée",
+    "alert_rule.update": "Modification d'une règle d'alerte",
+    "alert_rule.add_kpi_goal": "Ajout d'une ligne d'objectif",
+    "alert_preference.update": "Préférence de notification",
+    "alert_preference.digest_hour": "Heure du résumé quotidien",
+    "notification.read": "Notification marquée lue",
+    "notification.read_all": "Toutes les notifications marquées lues",
 }
 REASON_LABELS: Final[dict[str, str]] = {
     "ok": "Connexion réussie",
     "bad_credentials": "Identifiants incorrects",
     "inactive": "Compte désactivé",
     "not_staff": "Rôle sans accès",
-    "throttled": "Refusée : trop de tentatives",
+    "pending": "Vérification en cours",
+    "throttled": "Refusée : trop de tentatives pour ce compte",
+    "throttled_address": "Refusée : trop de tentatives depuis cette adresse",
+    "busy": "Refusée : trop de connexions sur le serveur",
     "logout": "Déconnexion",
 }
-AUDIT_COLUMNS: Final = ("created_at", "actor_email", "action", "action_label", "entity",
-                        "entity_id", "details")  # fmt: skip
-SIGNIN_COLUMNS: Final = ("created_at", "email", "user_id", "success", "reason", "reason_label")
+AUDIT_COLUMNS: Final = (
+    "created_at",
+    "actor_email",
+    "action",
+    "action_label",
+    "entity",
+    "entity_id",
+    "details",
+)
+SIGNIN_COLUMNS: Final = (
+    "created_at",
+    "email",
+    "user_id",
+    "success",
+    "reason",
+    "client_address",
+    "reason_label",
+)
 
 
 def _utc_bounds(
@@ -111,16 +139,23 @@ def audit_entries(
     accented word only finds it in the object and id there (demo database).
     """
     statement = select(
-        AuditLog.created_at, AuditLog.actor_email, AuditLog.action, AuditLog.entity,
-        AuditLog.entity_id, AuditLog.details,
-    )  # fmt: skip
+        AuditLog.created_at,
+        AuditLog.actor_email,
+        AuditLog.action,
+        AuditLog.entity,
+        AuditLog.entity_id,
+        AuditLog.details,
+    )
     statement = statement.where(*_in_period(AuditLog.created_at, since, until, tz_name))
     if what := normalise_search(action):
         statement = statement.where(AuditLog.action == what)
     haystack = (
-        AuditLog.entity + " " + AuditLog.entity_id + " "
+        AuditLog.entity
+        + " "
+        + AuditLog.entity_id
+        + " "
         + func.coalesce(cast(AuditLog.details, Text), "")
-    )  # fmt: skip
+    )
     for condition in (
         matches_search(func.coalesce(AuditLog.actor_email, ""), actor),
         matches_search(haystack, search),
@@ -134,10 +169,17 @@ def audit_entries(
 
 
 def _audit_record(row: Any) -> tuple[Any, ...]:
-    details = "" if row.details is None else json.dumps(row.details, ensure_ascii=False)
+    """One row as the screen shows it: French labels, never a table name or raw JSON."""
     label = ACTION_LABELS.get(row.action, row.action)
-    return (row.created_at, row.actor_email or "Système", row.action, label, row.entity,
-            row.entity_id, details)  # fmt: skip
+    return (
+        row.created_at,
+        row.actor_email or "Système",
+        row.action,
+        label,
+        entity_label(row.entity),
+        row.entity_id,
+        details_text(row.details),
+    )
 
 
 def signin_entries(
@@ -154,9 +196,13 @@ def signin_entries(
     if outcome not in OUTCOMES:
         outcome = "all"
     statement = select(
-        SignInEvent.created_at, SignInEvent.email, SignInEvent.user_id, SignInEvent.success,
+        SignInEvent.created_at,
+        SignInEvent.email,
+        SignInEvent.user_id,
+        SignInEvent.success,
         SignInEvent.reason,
-    )  # fmt: skip
+        SignInEvent.client_address,
+    )
     statement = statement.where(*_in_period(SignInEvent.created_at, since, until, tz_name))
     if (typed := matches_search(SignInEvent.email.expression, email)) is not None:
         statement = statement.where(typed)
