@@ -21,26 +21,17 @@ from reports.schedules import (
 from ui import reports_widgets as w
 from ui import state
 from ui.components import guarded
+from ui.exports import dated_stem, download_buttons
 from ui.filters import local_today
-from ui.session import require_page
+from ui.notices import push_notice, show_notices
+from ui.session import require_page, still_allowed
 
 actor = require_page("pages/reports.py")
 st.title("Rapports")
 
 NEW = 0
-FLASH = f"{w.KEY}_flash"
 SELECTED = f"{w.KEY}_selected"
 PENDING = f"{w.KEY}_select_next"
-
-
-def flash(message: str) -> None:
-    st.session_state[FLASH] = message
-
-
-def show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
 
 
 def outcome_message(status: str, sent: int, failed: int) -> str:
@@ -49,14 +40,15 @@ def outcome_message(status: str, sent: int, failed: int) -> str:
 
 
 @st.dialog("Supprimer la planification")
-def confirm_delete(view: ScheduleView, who: Actor) -> None:
+def confirm_delete(view: ScheduleView) -> None:
     st.write("Cette planification ne sera plus envoyée ; son historique reste consultable.")
     st.text(view.name)
     with guarded():
         if st.button("Supprimer", type="primary", key=f"{w.KEY}_confirm_delete"):
+            who = still_allowed("pages/reports.py")  # a dialog's rerun skips the gate
             delete_schedule(state.engine(), actor=who, schedule_id=view.id)
             st.session_state[PENDING] = NEW
-            flash("Planification supprimée.")
+            push_notice(w.KEY, "success", "Planification supprimée.")
             st.rerun()
 
 
@@ -75,7 +67,7 @@ def save(view: ScheduleView | None, who: Actor) -> None:
         if spec is not None:
             created = create_schedule(state.engine(), actor=who, spec=spec)
             st.session_state[PENDING] = created.id
-            flash("Planification créée.")
+            push_notice(w.KEY, "success", "Planification créée.")
             st.rerun()
         return
     # The version the person started editing: a change made meanwhile is a Conflict.
@@ -85,14 +77,17 @@ def save(view: ScheduleView | None, who: Actor) -> None:
         return
     try:
         update_schedule(
-            state.engine(), actor=who, schedule_id=view.id, spec=spec,
+            state.engine(),
+            actor=who,
+            schedule_id=view.id,
+            spec=spec,
             expected_updated_at=version,
-        )  # fmt: skip
+        )
     except Conflict:
         forget_form(view)
         raise
     forget_form(view)
-    flash("Planification enregistrée.")
+    push_notice(w.KEY, "success", "Planification enregistrée.")
     st.rerun()
 
 
@@ -103,25 +98,25 @@ def actions(view: ScheduleView, who: Actor) -> None:
         if columns[0].button("Reprendre", icon=":material/play_arrow:", key=f"{w.KEY}_resume"):
             resume_schedule(engine, actor=who, schedule_id=view.id)
             forget_form(view)
-            flash("Planification reprise.")
+            push_notice(w.KEY, "success", "Planification reprise.")
             st.rerun()
     elif columns[0].button("Mettre en pause", icon=":material/pause:", key=f"{w.KEY}_pause"):
         pause_schedule(engine, actor=who, schedule_id=view.id)
         forget_form(view)
-        flash("Planification mise en pause.")
+        push_notice(w.KEY, "success", "Planification mise en pause.")
         st.rerun()
     if columns[1].button("Envoyer maintenant", icon=":material/send:", key=f"{w.KEY}_send"):
         with st.spinner("Génération et envoi du rapport…"):
             outcome = send_now(engine, settings, actor=who, schedule_id=view.id)
-        flash(outcome_message(outcome.status, outcome.sent, outcome.failed))
+        push_notice(w.KEY, "info", outcome_message(outcome.status, outcome.sent, outcome.failed))
         st.rerun()
     if columns[2].button("Supprimer", icon=":material/delete:", key=f"{w.KEY}_delete"):
-        confirm_delete(view, who)
+        confirm_delete(view)
 
 
 def history(view: ScheduleView, who: Actor) -> None:
     settings = state.settings()
-    st.subheader("Historique des envois")
+    st.header("Historique des envois")
     shown = w.run_detail(view.id, settings, outbox=delivered_to_outbox(settings))
     if shown is None:
         return
@@ -131,7 +126,7 @@ def history(view: ScheduleView, who: Actor) -> None:
     ):
         with st.spinner("Renvoi en cours…"):
             outcome = resend_failed(state.engine(), settings, actor=who, run_id=run_id)
-        flash(outcome_message(outcome.status, outcome.sent, outcome.failed))
+        push_notice(w.KEY, "info", outcome_message(outcome.status, outcome.sent, outcome.failed))
         st.rerun()
 
 
@@ -139,7 +134,14 @@ def schedules_section(who: Actor) -> None:
     st.header("Planifications")
     schedules = list_schedules(state.engine())
     if schedules:
-        st.dataframe(w.schedules_table(schedules, state.settings().tz), hide_index=True)
+        table = w.schedules_table(schedules, state.settings().tz)
+        st.dataframe(table, hide_index=True)
+        download_buttons(
+            table,
+            title="Planifications",
+            file_stem=dated_stem("planifications"),
+            key=f"{w.KEY}_schedules_export",
+        )
     else:
         st.info("Aucune planification pour l'instant.", icon=":material/info:")
     by_id = {s.id: s for s in schedules}
@@ -164,7 +166,7 @@ def schedules_section(who: Actor) -> None:
         history(view, who)
 
 
-show_flash()
+show_notices(w.KEY)
 with guarded(f"{w.KEY}_on_demand_retry"):
     w.on_demand_section(local_today())
 if can(actor.role, "schedules.write"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -27,18 +27,23 @@ from data import formatting
 from data.db import translate_errors
 from data.errors import InvalidInput
 from data.kpis import (
-    MONEY_KPIS,
-    RATE_KPIS,
+    KPI_SPECS,
+    Compared,
     KpiQuery,
     KpiSet,
     applications_trend,
+    closed_cohort_text,
+    closed_placement_figures,
+    compare_periods,
     compute_kpis,
     conversion_by,
     placement_by_formation,
+    provisional_text,
     quality_by_formation,
     revenue_by,
+    trend_grain,
 )
-from data.labels import KPI_LABELS
+from data.kpis.specs import is_provisional
 from data.models import Formation
 from data.periods import Period
 from data.settings import Settings
@@ -71,40 +76,53 @@ KIND_LABELS = {
     "weekly": "Rapport hebdomadaire du secrétariat",
     "qualiopi": "Résultats Qualiopi (par année)",
 }
-PROVISIONAL_NOTE = (
-    "Taux d'insertion provisoires : la fenêtre de 6 mois après la fin de formation "
-    "n'est pas encore close pour toute la cohorte."
-)
-WEEK_MAX_DAYS = 92
 PARALLEL_READS = 4  # below the engine's pool size (5 on PostgreSQL)
+FIGURE_KINDS: dict[str, ColumnKind] = {
+    "count": "integer",
+    "money": "money",
+    "rate": "percent",
+    "hours": "hours",
+    "score": "score",
+    "months": "integer",
+    "flag": "text",
+}
 
 
-def kpi_kind(kpi_id: str) -> ColumnKind:
-    if kpi_id in MONEY_KPIS:
-        return "money"
-    if kpi_id in RATE_KPIS:
-        return "percent"
-    if kpi_id in ("satisfaction_avg", "median_first_response_hours"):
-        return "number"
-    return "integer"
-
-
-def kpi_figure(kpi_id: str, current: KpiSet, previous: KpiSet | None = None) -> Figure:
-    """A headline figure with its French label, compared when ``previous`` is given."""
-    label = KPI_LABELS[kpi_id]
-    if kpi_id == "median_first_response_hours":
-        label += " (heures)"
+def kpi_figure(kpi_id: str, current: KpiSet, compared: Compared | None = None) -> Figure:
+    """A headline figure as its specification shows it, compared with the previous
+    period when ``compared`` is given (final figures only: see data.kpis.compare)."""
+    spec = KPI_SPECS[kpi_id]
+    value = getattr(current, kpi_id)
+    previous = previous_text = change = None
+    if compared is not None and not spec.as_of_now:
+        if spec.over_closed_cohort:
+            earlier = compared.closed_previous
+            previous = None if earlier is None else earlier[kpi_id]
+        else:
+            previous = getattr(compared.previous, kpi_id)
+        found = compared.change(kpi_id)
+        change = None if found is None else found.text
+        if found is not None or not is_provisional(kpi_id, current):
+            previous_text = spec.value_text(previous)
+    note = None
+    if spec.over_closed_cohort and compared is not None:
+        note = closed_cohort_text(compared.query, current).capitalize()
+    elif is_provisional(kpi_id, current):
+        note = "Provisoire : la fenêtre de 6 mois n'est pas close."
     return Figure(
-        label=label,
-        value=getattr(current, kpi_id),
-        kind=kpi_kind(kpi_id),
-        previous=getattr(previous, kpi_id) if previous is not None else None,
-        compared=previous is not None,
+        label=spec.label,
+        value=value,
+        kind=FIGURE_KINDS[spec.kind],
+        text=spec.value_text(value),
+        previous=previous,
+        previous_text=previous_text,
+        change=change,
+        note=note,
     )
 
 
-def _figures(ids: tuple[str, ...], current: KpiSet, previous: KpiSet | None) -> tuple[Figure, ...]:
-    return tuple(kpi_figure(i, current, previous) for i in ids)
+def _figures(ids: tuple[str, ...], current: KpiSet, compared: Compared) -> tuple[Figure, ...]:
+    return tuple(kpi_figure(i, current, compared) for i in ids)
 
 
 def formation_title(engine: Engine, slug: str | None) -> str | None:
@@ -138,10 +156,6 @@ def _funnel_chart(kpis: KpiSet) -> ChartSpec:
         tuple(label for _id, label in FUNNEL),
         (ChartSeries("Candidatures", tuple(float(getattr(kpis, i)) for i, _l in FUNNEL)),),
     )
-
-
-def _grain(query: KpiQuery) -> Literal["week", "month"]:
-    return "week" if (query.end - query.start).days <= WEEK_MAX_DAYS else "month"
 
 
 def _trend_chart(trend: pd.DataFrame, weekly: bool) -> ChartSpec:
@@ -191,26 +205,38 @@ def _revenue_section(by_funder: pd.DataFrame, by_formation: pd.DataFrame) -> Sec
     )
 
 
-def _outcomes_section(placement: pd.DataFrame, quality: pd.DataFrame, title: str) -> Section:
-    chart = ChartSpec(
-        "Réussite et insertion à 6 mois par formation",
-        "hbar",
-        _labels(quality),
-        (
-            ChartSeries("Taux de réussite", _values(quality, "completion_rate")),
-            ChartSeries(
-                "Taux d'insertion à 6 mois",
-                _values(
-                    placement.set_index("key").reindex(quality["key"]).reset_index(),
-                    "placement_rate",
+def _outcomes_section(
+    placement: pd.DataFrame, quality: pd.DataFrame, title: str, cohort: str
+) -> Section:
+    """Completion and satisfaction over the period; placement over the closed cohort
+    period ``C`` (``cohort`` says which training ends it covers)."""
+    charts = []
+    if len(quality):
+        charts.append(
+            ChartSpec(
+                "Taux de réussite par formation",
+                "hbar",
+                _labels(quality),
+                (ChartSeries("Taux de réussite", _values(quality, "completion_rate")),),
+                "percent",
+            )
+        )
+    if len(placement):
+        charts.append(
+            ChartSpec(
+                "Insertion à 6 mois par formation (cohorte close)",
+                "hbar",
+                _labels(placement),
+                (
+                    ChartSeries("Tous emplois", _values(placement, "placement_rate")),
+                    ChartSeries("Emploi durable", _values(placement, "durable_rate")),
                 ),
-            ),
-        ),
-        "percent",
-    )
+                "percent",
+            )
+        )
     return Section(
         title,
-        charts=(chart,) if len(quality) else (),
+        charts=tuple(charts),
         tables=(
             TableSpec(
                 "Réussite et satisfaction par formation",
@@ -223,6 +249,7 @@ def _outcomes_section(placement: pd.DataFrame, quality: pd.DataFrame, title: str
                 PLACEMENT_COLUMNS,
                 placement,
                 sheet_name="Insertion à 6 mois",
+                note=f"Cohorte close : {cohort}.",
             ),
         ),
     )
@@ -235,25 +262,47 @@ def fetch_all(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _kpi_pair(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, Callable[[], Any]]:
-    return {
-        "kpis": lambda: compute_kpis(engine, query, now=now),
-        "previous": lambda: compute_kpis(engine, query.previous(), now=now),
-    }
+def _compared(engine: Engine, query: KpiQuery, now: datetime) -> Callable[[], Compared]:
+    """The period's figures with the previous period's, compared the screens' way."""
+    return lambda: compare_periods(
+        query,
+        now,
+        kpis=lambda q: compute_kpis(engine, q, now=now),
+        closed_figures=lambda q: closed_placement_figures(engine, q),
+        year_before=False,
+    )
+
+
+def _placement_over_closed_cohort(
+    engine: Engine, query: KpiQuery, now: datetime
+) -> Callable[[], pd.DataFrame]:
+    """Placement by formation over ``C`` (no rows when ``C`` is empty)."""
+    closed = query.placement_closed(now)
+
+    def read() -> pd.DataFrame:
+        rows = placement_by_formation(engine, closed if closed is not None else query, now=now)
+        return rows if closed is not None else rows.iloc[0:0]
+
+    return read
 
 
 def _outcome_reads(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, Callable[[], Any]]:
     return {
-        "placement": lambda: placement_by_formation(engine, query, now=now),
+        "placement": _placement_over_closed_cohort(engine, query, now),
         "quality": lambda: quality_by_formation(engine, query),
     }
 
 
+def _placement_notes(compared: Compared) -> tuple[str, ...]:
+    provisional = provisional_text(compared.query, compared.current)
+    return () if provisional is None else (provisional + ".",)
+
+
 def build_monthly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, object]:
-    grain = _grain(query)
+    grain = trend_grain(query)
     data = fetch_all(
         {
-            **_kpi_pair(engine, query, now),
+            "compared": _compared(engine, query, now),
             **_outcome_reads(engine, query, now),
             "conversion": lambda: conversion_by(engine, query, "formation"),
             "trend": lambda: applications_trend(engine, query, grain),
@@ -261,23 +310,21 @@ def build_monthly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, o
             "by_formation": lambda: revenue_by(engine, query, "formation"),
         }
     )
-    kpis, previous = data["kpis"], data["previous"]
-    compared = _figures(
-        (
-            "applications",
-            "enrolments",
-            "conversion_rate",
-            "revenue_invoiced",
-            "revenue_collected",
-            "placement_rate_6m",
-            "satisfaction_avg",
-            "satisfaction_rate",
-        ),
-        kpis,
-        previous,
+    compared: Compared = data["compared"]
+    kpis = compared.current
+    ids = (
+        "applications",
+        "enrolments",
+        "conversion_rate",
+        "revenue_invoiced",
+        "revenue_collected",
+        "placement_rate_6m_closed",
+        "satisfaction_avg",
+        "satisfaction_rate",
+        "receivables_overdue",
     )
-    figures = (*compared, kpi_figure("receivables_overdue", kpis))
-    key = {f.label: f for f in figures}
+    figures = _figures(ids, kpis, compared)
+    key = dict(zip(ids, figures, strict=True))
     activity = Section(
         "Candidatures et conversion",
         charts=(_funnel_chart(kpis), _trend_chart(data["trend"], grain == "week")),
@@ -290,18 +337,26 @@ def build_monthly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, o
             ),
         ),
     )
+    cohort = closed_cohort_text(query, kpis)
     return {
         "figures": figures,
         "key_figures": tuple(
-            key[KPI_LABELS[i]]
-            for i in ("applications", "conversion_rate", "revenue_invoiced", "placement_rate_6m")
+            key[i]
+            for i in (
+                "applications",
+                "conversion_rate",
+                "revenue_invoiced",
+                "placement_rate_6m_closed",
+            )
         ),
         "sections": (
             activity,
             _revenue_section(data["by_funder"], data["by_formation"]),
-            _outcomes_section(data["placement"], data["quality"], "Insertion et satisfaction"),
+            _outcomes_section(
+                data["placement"], data["quality"], "Insertion et satisfaction", cohort
+            ),
         ),
-        "notes": () if kpis.placement_window_complete else (PROVISIONAL_NOTE,),
+        "notes": _placement_notes(compared),
     }
 
 
@@ -335,16 +390,19 @@ def _cap_note(rows: pd.DataFrame, which: str) -> str | None:
 def build_weekly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, object]:
     data = fetch_all(
         {
-            **_kpi_pair(engine, query, now),
+            "compared": _compared(engine, query, now),
             "overdue": lambda: overdue_applications(engine, query, now=now),
             "decisions": lambda: decisions_in_period(engine, query),
         }
     )
-    kpis, previous = data["kpis"], data["previous"]
+    compared: Compared = data["compared"]
+    kpis = compared.current
     overdue, decisions = data["overdue"], data["decisions"]
-    decided = Figure("Décisions de la période", len(decisions), "integer")
+    decided = Figure(
+        "Décisions de la période", len(decisions), "integer", formatting.number(len(decisions))
+    )
     backlog = (kpi_figure("backlog_new", kpis), kpi_figure("backlog_overdue", kpis))
-    activity = _figures(("applications", "median_first_response_hours"), kpis, previous)
+    activity = _figures(("applications", "median_first_response_hours"), kpis, compared)
     counts = decisions["to_label"].value_counts() if len(decisions) else pd.Series(dtype=int)
     chart = ChartSpec(
         "Décisions de la période",
@@ -400,38 +458,41 @@ def build_weekly(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, ob
 
 
 def build_qualiopi(engine: Engine, query: KpiQuery, now: datetime) -> dict[str, object]:
-    data = fetch_all({**_kpi_pair(engine, query, now), **_outcome_reads(engine, query, now)})
-    kpis, previous = data["kpis"], data["previous"]
-    figures = _figures(
-        (
-            "completions",
-            "dropouts",
-            "completion_rate",
-            "placement_cohort",
-            "placement_rate_6m",
-            "durable_placement_rate_6m",
-            "satisfaction_avg",
-            "satisfaction_rate",
-        ),
-        kpis,
-        previous,
+    data = fetch_all(
+        {"compared": _compared(engine, query, now), **_outcome_reads(engine, query, now)}
     )
-    by_label = {f.label: f for f in figures}
+    compared: Compared = data["compared"]
+    kpis = compared.current
+    ids = (
+        "completions",
+        "dropouts",
+        "completion_rate",
+        "placement_cohort_closed",
+        "placement_rate_6m_closed",
+        "durable_placement_rate_6m_closed",
+        "satisfaction_avg",
+        "satisfaction_rate",
+    )
+    figures = _figures(ids, kpis, compared)
+    key = dict(zip(ids, figures, strict=True))
+    cohort = closed_cohort_text(query, kpis)
     return {
         "figures": figures,
         "key_figures": tuple(
-            by_label[KPI_LABELS[i]]
+            key[i]
             for i in (
                 "completion_rate",
-                "placement_rate_6m",
+                "placement_rate_6m_closed",
                 "satisfaction_avg",
                 "satisfaction_rate",
             )
         ),
         "sections": (
-            _outcomes_section(data["placement"], data["quality"], "Résultats par formation"),
+            _outcomes_section(
+                data["placement"], data["quality"], "Résultats par formation", cohort
+            ),
         ),
-        "notes": () if kpis.placement_window_complete else (PROVISIONAL_NOTE,),
+        "notes": _placement_notes(compared),
     }
 
 

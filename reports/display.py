@@ -15,8 +15,6 @@ from data import formatting
 from reports.excel import is_missing
 from reports.model import ColumnKind, Figure, Report
 
-MINUS = "−"
-
 
 def value_text(value: Any, kind: ColumnKind, tz: ZoneInfo) -> str:
     """``value`` shown the French way for its kind; a dash when missing."""
@@ -34,6 +32,10 @@ def value_text(value: Any, kind: ColumnKind, tz: ZoneInfo) -> str:
         return str(int(value)) if float(value).is_integer() else str(value)
     if kind == "number":
         return formatting.number(value, decimals=1)
+    if kind == "hours":
+        return formatting.hours(value)
+    if kind == "score":
+        return f"{formatting.number(value, decimals=1)}{formatting.NBSP}/{formatting.NBSP}5"
     if kind == "datetime" and isinstance(value, datetime):
         return formatting.timestamp(value, tz)
     if kind in ("date", "datetime") and isinstance(value, date):
@@ -41,29 +43,6 @@ def value_text(value: Any, kind: ColumnKind, tz: ZoneInfo) -> str:
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     return str(value)
-
-
-def delta_text(figure: Figure) -> str | None:
-    """The change against the previous period, or None when not compared.
-
-    Rates change in points (``+2,4 pts``); counts and money in percent of the
-    previous value (``−12,5 %``), a dash when there is nothing to compare to.
-    """
-    if not figure.compared:
-        return None
-    if is_missing(figure.value) or is_missing(figure.previous):
-        return formatting.MISSING
-    value, previous = float(figure.value), float(figure.previous)
-    if figure.kind == "percent":
-        points = value - previous
-        return formatting.signed_percent_points(points if round(points * 100, 1) else 0.0)
-    if previous == 0:
-        return formatting.MISSING
-    change = (value - previous) / abs(previous)
-    if not round(change * 100, 1):  # shown as 0,0 %: no sign
-        change = 0.0
-    sign = "+" if change > 0 else (MINUS if change < 0 else "")
-    return f"{sign}{formatting.percent(abs(change))}"
 
 
 def period_text(report: Report) -> str:
@@ -75,12 +54,13 @@ def generated_text(report: Report, tz: ZoneInfo) -> str:
     return f"Généré le {formatting.timestamp(report.generated_at, tz)} (heure de {tz.key})"
 
 
-def figure_line(figure: Figure, tz: ZoneInfo) -> str:
-    """``Candidatures : 1 234 (+12,0 % par rapport à la période précédente)``."""
-    text = f"{figure.label} : {value_text(figure.value, figure.kind, tz)}"
-    delta = delta_text(figure)
-    if delta is not None and delta != formatting.MISSING:
-        text += f" ({delta} par rapport à la période précédente)"
+def figure_line(figure: Figure) -> str:
+    """``Candidatures : 1 234 — +134 (+12,2 %) par rapport à la période précédente``."""
+    text = f"{figure.label} : {figure.text}"
+    if figure.change is not None:
+        text += f" — {figure.change} par rapport à la période précédente"
+    if figure.note:
+        text += f" ({figure.note})"
     return text
 
 

@@ -50,12 +50,20 @@ NUMBER_FORMATS: dict[ColumnKind, str | None] = {
     "percent": PERCENT_FORMAT,
     "integer": INTEGER_FORMAT,
     "number": NUMBER_FORMAT,
+    "hours": '#,##0.0 "h"',
+    "score": '0.0 "/ 5"',
     "date": DATE_FORMAT,
     "datetime": DATETIME_FORMAT,
     "text": None,
 }
-# Text starting with one of these is read as a formula (or DDE) by spreadsheets.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Text a spreadsheet reads as a formula (or DDE): it starts with = + - @, or
+# their full-width and small forms, possibly after spaces, tabs or line breaks
+# (trimmed on import); or it starts with a tab or carriage return at all.
+FORMULA_START = re.compile(
+    r"^(?:[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212])"
+)
+# A plain number written as text ("-1234,5") is read as that number, nothing more.
+PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 WIDTH_SAMPLE_ROWS = 200
 MIN_WIDTH, MAX_WIDTH = 8, 60
 SHEET_NAME_MAX = 31
@@ -91,11 +99,15 @@ class WorkbookSummary:
 def neutralise_text(value: str) -> str:
     """Text safe for a spreadsheet cell: control characters dropped, formulas defused.
 
-    Text beginning with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading
-    single quote, so no spreadsheet evaluates it.
+    Text a spreadsheet would evaluate (:data:`FORMULA_START`: ``=``, ``+``,
+    ``-``, ``@``, their full-width forms ``＝ ＋ － ＠``, after any leading
+    whitespace; or a leading tab or CR) gets a leading single quote, so no
+    spreadsheet evaluates it. A plain number such as ``-1234,5`` is left as is.
     """
     cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return "'" + cleaned if cleaned.startswith(FORMULA_TRIGGERS) else cleaned
+    if FORMULA_START.match(cleaned) and not PLAIN_NUMBER.fullmatch(cleaned):
+        return "'" + cleaned
+    return cleaned
 
 
 def is_missing(value: Any) -> bool:
@@ -245,6 +257,9 @@ def write_table_sheet(ws: WriteOnlyWorksheet, table: TableSpec, tz: ZoneInfo) ->
         count += 1
     last_column = get_column_letter(max(len(columns), 1))
     ws.auto_filter.ref = f"A1:{last_column}{count + 1}"
+    if table.note:  # below the rows, clear of the filtered range
+        ws.append([])
+        ws.append([neutralise_text(table.note)])
     return count
 
 
@@ -319,7 +334,9 @@ def _csv_value(value: Any, tz: ZoneInfo) -> Any:
         return repr(value).replace(".", ",")
     if hasattr(value, "dtype"):  # numpy scalar
         return _csv_value(value.item(), tz)
-    return value
+    if isinstance(value, int):
+        return value
+    return neutralise_text(str(value))  # anything else is written as its text
 
 
 def dataframe_to_csv_bytes(df: pd.DataFrame, *, tz: ZoneInfo | None = None) -> bytes:

@@ -44,7 +44,7 @@ from reportlab.platypus import (
 
 from data import formatting
 from data.settings import get_settings
-from reports.display import as_number, delta_text, generated_text, period_text, value_text
+from reports.display import as_number, generated_text, period_text, value_text
 from reports.model import CENTRE_NAME, ChartSpec, Column, ColumnKind, Figure, Report, TableSpec
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -196,28 +196,28 @@ def _title_block(report: Report, tz: ZoneInfo, st: dict[str, ParagraphStyle]) ->
     return lines
 
 
-def _figure_card(figure: Figure, tz: ZoneInfo, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _figure_card(figure: Figure, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     card = [
         Paragraph(markup(figure.label), st["fig_label"]),
-        Paragraph(markup(value_text(figure.value, figure.kind, tz)), st["fig_value"]),
+        Paragraph(markup(figure.text), st["fig_value"]),
     ]
-    delta = delta_text(figure)
-    if delta is not None:
-        previous = value_text(figure.previous, figure.kind, tz)
+    if figure.note:
+        card.append(Paragraph(markup(figure.note), st["fig_delta"]))
+    if figure.previous_text is not None:
         text = (
-            f"Période précédente : {previous}"
-            if delta == formatting.MISSING
-            else f"{delta} vs période précédente ({previous})"
+            f"Période précédente : {figure.previous_text}"
+            if figure.change is None
+            else f"{figure.change} vs période précédente ({figure.previous_text})"
         )
         card.append(Paragraph(markup(text), st["fig_delta"]))
     return card
 
 
 def figures_grid(
-    figures: Sequence[Figure], tz: ZoneInfo, st: dict[str, ParagraphStyle], per_row: int = 3
+    figures: Sequence[Figure], st: dict[str, ParagraphStyle], per_row: int = 3
 ) -> Table:
     """Headline figures as cards, ``per_row`` to a row."""
-    cells = [_figure_card(f, tz, st) for f in figures]
+    cells = [_figure_card(f, st) for f in figures]
     while len(cells) % per_row:
         cells.append([])
     rows = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
@@ -397,7 +397,7 @@ def story(report: Report, tz: ZoneInfo) -> list[Flowable]:
     st = _styles()
     flowables: list[Flowable] = _title_block(report, tz, st)
     if report.figures:
-        flowables.append(figures_grid(report.figures, tz, st))
+        flowables.append(figures_grid(report.figures, st))
     for note in report.notes:
         flowables.append(Paragraph(markup(note), st["note"]))
     for section in report.sections:

