@@ -13,5 +13,8 @@ st.set_page_config(
     page_icon=":material/school:",
     layout="wide",
 )
+app.leave_pages_folder_mode()
 actor = app.start()
-st.navigation(app.navigation_for(actor)).run()
+st.navigation(  # every page shown: no "View more"
+    app.navigation_for(actor), position=app.menu_position(actor), expanded=True
+).run()

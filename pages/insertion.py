@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from data import formatting as fmt
-from data.kpis import KpiQuery, KpiSet
+from data.kpis import Compared, KpiQuery, closed_cohort_text
 from reports.model import Column
 from reports.tables import COMPLETION_COLUMNS, PLACEMENT_COLUMNS, SATISFACTION_COLUMNS
 from ui import cache_kpis, kpi_titles
@@ -11,7 +10,7 @@ from ui import kpi_charts as charts
 from ui import kpi_widgets as w
 from ui.components import empty_state, guarded
 from ui.filters import Filters
-from ui.session import require_page
+from ui.session import require_page, still_allowed
 
 require_page("pages/insertion.py")
 st.title("Insertion et qualité")
@@ -33,80 +32,121 @@ SESSION_COLUMNS = (
 )
 
 
-def cards(figures: KpiSet) -> tuple[w.Card, ...]:
-    provisional = "" if figures.placement_window_complete else " (provisoire)"
-    return (
-        w.Card("placement_rate_6m", f"Insertion à 6 mois{provisional}", "rate"),
-        w.Card("durable_placement_rate_6m", f"Insertion durable{provisional}", "rate"),
-        w.Card("completion_rate", "Taux de réussite", "rate"),
-        w.Card("dropouts", "Abandons", "count", lower_is_better=True),
-        w.Card("satisfaction_avg", "Satisfaction moyenne", "score"),
-        w.Card("satisfaction_rate", "Taux de satisfaction (≥ 4/5)", "rate"),
-        w.Card("fill_rate", "Taux de remplissage des sessions", "rate"),
-        w.Card("placement_cohort", "Parcours terminés", "count"),
-    )
+CARDS = (
+    "placement_rate_6m_closed",
+    "durable_placement_rate_6m_closed",
+    "completion_rate",
+    "dropouts",
+    "satisfaction_avg",
+    "satisfaction_rate",
+    "fill_rate",
+    "completions",
+)
 
 
-def provisional_notice(query: KpiQuery, figures: KpiSet) -> None:
-    if figures.placement_window_complete or not figures.placement_cohort:
-        return
-    final_on = w.placement_final_after(query)
-    st.info(
-        "Taux d'insertion provisoires : les stagiaires sortis en fin de période n'ont pas "
-        f"encore eu leurs 6 mois. Ils seront définitifs après le {fmt.day(final_on)}.",
-        icon=":material/hourglass_top:",
-    )
-
-
-def placement(query: KpiQuery, figures: KpiSet) -> None:
-    rows = cache_kpis.placement(query)
-    if rows.empty:
-        empty_state(w.EMPTY_MESSAGE)
+def placement(query: KpiQuery, figures: Compared) -> None:
+    """Placement by formation over the closed cohort period (the final figures)."""
+    st.caption(f"Insertion à 6 mois : {closed_cohort_text(query, figures.current)}.")
+    closed = figures.closed
+    rows = cache_kpis.placement(closed) if closed is not None else None
+    if closed is None or rows is None or rows.empty:
+        empty_state("Aucun parcours terminé dans la cohorte close.")
         return
     series = (("placement_rate", "Tous emplois", ""), ("durable_rate", "Emploi durable", "/"))
-    charts.paired_bar_chart(rows, dimension="formation", title=kpi_titles.placement(rows, figures),
-                       key="insertion_placement_chart", series=series, kind="rate",
-                       axis_title="Part des parcours terminés (%)")  # fmt: skip
-    w.table_block(rows, PLACEMENT_COLUMNS, title="Insertion à 6 mois par formation",
-                  name="insertion-6-mois", query=query, key="insertion_placement")  # fmt: skip
+    charts.paired_bar_chart(
+        rows,
+        dimension="formation",
+        title=kpi_titles.placement(rows, figures.current),
+        key="insertion_placement_chart",
+        series=series,
+        kind="rate",
+        axis_title="Part des parcours terminés (%)",
+    )
+    w.table_block(
+        rows,
+        PLACEMENT_COLUMNS,
+        title="Insertion à 6 mois par formation",
+        name="insertion-6-mois",
+        query=closed,
+        key="insertion_placement",
+    )
 
 
-def completion(query: KpiQuery, figures: KpiSet) -> None:
+def completion(query: KpiQuery, compared: Compared) -> None:
+    figures = compared.current
     rows = cache_kpis.quality(query)
     rows = rows[(rows["completions"] + rows["dropouts"]) > 0]
     if rows.empty:
         empty_state(w.EMPTY_MESSAGE)
         return
-    charts.bar_chart(rows, "completion_rate", kind="rate", name="Taux de réussite",
-                dimension="formation", title=kpi_titles.completion(figures),
-                key="insertion_completion_chart")  # fmt: skip
-    w.table_block(rows, COMPLETION_COLUMNS, title="Réussite et abandons par formation",
-                  name="reussite-abandons", query=query, key="insertion_completion")  # fmt: skip
+    charts.bar_chart(
+        rows,
+        "completion_rate",
+        kind="rate",
+        name="Taux de réussite",
+        dimension="formation",
+        title=kpi_titles.completion(figures),
+        key="insertion_completion_chart",
+    )
+    w.table_block(
+        rows,
+        COMPLETION_COLUMNS,
+        title="Réussite et abandons par formation",
+        name="reussite-abandons",
+        query=query,
+        key="insertion_completion",
+    )
 
 
-def satisfaction(query: KpiQuery, figures: KpiSet) -> None:
+def satisfaction(query: KpiQuery, compared: Compared) -> None:
+    figures = compared.current
     rows = cache_kpis.quality(query)
     rows = rows[rows["evaluations"] > 0]
     if rows.empty:
         empty_state(w.EMPTY_MESSAGE)
         return
-    charts.bar_chart(rows, "satisfaction_avg", kind="score", name="Note moyenne",
-                dimension="formation", title=kpi_titles.satisfaction(figures),
-                key="insertion_satisfaction_chart")  # fmt: skip
-    w.table_block(rows, SATISFACTION_COLUMNS, title="Satisfaction par formation",
-                  name="satisfaction", query=query, key="insertion_satisfaction")  # fmt: skip
+    charts.bar_chart(
+        rows,
+        "satisfaction_avg",
+        kind="score",
+        name="Note moyenne",
+        dimension="formation",
+        title=kpi_titles.satisfaction(figures),
+        key="insertion_satisfaction_chart",
+    )
+    w.table_block(
+        rows,
+        SATISFACTION_COLUMNS,
+        title="Satisfaction par formation",
+        name="satisfaction",
+        query=query,
+        key="insertion_satisfaction",
+    )
 
 
-def fill(query: KpiQuery, figures: KpiSet) -> None:
+def fill(query: KpiQuery, compared: Compared) -> None:
+    figures = compared.current
     rows = w.sessions_labelled(cache_kpis.fill_rates(query))
     if rows.empty:
         empty_state(w.EMPTY_MESSAGE)
         return
-    charts.bar_chart(rows, "fill_rate", kind="rate", name="Taux de remplissage",
-                dimension="formation", title=kpi_titles.fill(figures),
-                key="insertion_fill_chart")  # fmt: skip
-    w.table_block(rows, SESSION_COLUMNS, title="Remplissage des sessions",
-                  name="remplissage-sessions", query=query, key="insertion_fill")  # fmt: skip
+    charts.bar_chart(
+        rows,
+        "fill_rate",
+        kind="rate",
+        name="Taux de remplissage",
+        dimension="formation",
+        title=kpi_titles.fill(figures),
+        key="insertion_fill_chart",
+    )
+    w.table_block(
+        rows,
+        SESSION_COLUMNS,
+        title="Remplissage des sessions",
+        name="remplissage-sessions",
+        query=query,
+        key="insertion_fill",
+    )
 
 
 VIEW_BLOCKS = {
@@ -119,19 +159,23 @@ VIEW_BLOCKS = {
 
 @st.fragment(run_every=w.live_interval())
 def live_figures(filters: Filters) -> None:
+    still_allowed("pages/insertion.py")  # every refresh: is the session still live?
     w.updated_caption()
     query = w.kpi_query(filters)
     with guarded(retry_key="insertion_headline_retry"):
-        st.subheader(f"Période {filters.label}")
-        figures = w.compared_kpis(query)
-        provisional_notice(query, figures.current)
-        w.kpi_cards(cards(figures.current), figures, query, per_row=4)
+        st.header(f"Période {filters.label}")
+        w.kpi_cards(CARDS, w.compared_kpis(query), per_row=4)
+        w.placement_caption(w.compared_kpis(query))
     view = st.segmented_control(
-        "Vue", list(VIEWS), format_func=VIEWS.__getitem__, default="insertion",
-        required=True, key="insertion_view",
-    )  # fmt: skip
+        "Vue",
+        list(VIEWS),
+        format_func=VIEWS.__getitem__,
+        default="insertion",
+        required=True,
+        key="insertion_view",
+    )
     with guarded(retry_key="insertion_view_retry"):
-        VIEW_BLOCKS[view](query, cache_kpis.kpis(query))
+        VIEW_BLOCKS[view](query, w.compared_kpis(query))
 
 
 live_figures(w.screen_filters("insertion"))

@@ -3,36 +3,36 @@
 import streamlit as st
 
 from data import formatting as fmt
-from data.kpis import KpiQuery
-from data.permissions import can
+from data.kpis import KpiQuery, trend_grain
+from data.permissions import Actor, can
 from reports.model import Column
 from ui import cache, cache_kpis, kpi_titles, state
 from ui import kpi_charts as charts
 from ui import kpi_widgets as w
 from ui.components import empty_state, guarded
 from ui.filters import Filters
-from ui.session import require_page
+from ui.session import require_page, still_allowed
 
-actor = require_page("pages/overview.py")
+require_page("pages/overview.py")
 st.title("Vue d'ensemble")
 settings = state.settings()
-show_money = can(actor.role, "kpi.money")
 
-CARDS = (
-    w.Card("applications", "Candidatures", "count"),
-    w.Card("enrolments", "Inscriptions", "count"),
-    w.Card("conversion_rate", "Taux de conversion", "rate"),
-    *(
-        (
-            w.Card("revenue_invoiced", "Chiffre d'affaires facturé", "money"),
-            w.Card("revenue_collected", "Encaissements", "money"),
-        )
-        if show_money
-        else ()
-    ),
-    w.Card("placement_rate_6m", "Taux d'insertion à 6 mois", "rate"),
-    w.Card("satisfaction_avg", "Satisfaction moyenne", "score"),
-)
+MONEY_CARDS = ("revenue_invoiced", "revenue_collected")
+
+
+def cards_for(actor: Actor) -> tuple[str, ...]:
+    """The headline cards' KPI ids; money only for the roles that may see it (asked at
+    each refresh)."""
+    return (
+        "applications",
+        "enrolments",
+        "conversion_rate",
+        *(MONEY_CARDS if can(actor.role, "kpi.money") else ()),
+        "placement_rate_6m_closed",
+        "satisfaction_avg",
+    )
+
+
 TOP_COLUMNS = (Column("label", "Formation"), Column("applications", "Candidatures", "integer"))
 COMPANY_COLUMNS = (
     Column("label", "Entreprise"),
@@ -43,7 +43,7 @@ COMPANY_COLUMNS = (
 
 
 def today_strip() -> None:
-    st.subheader("Aujourd'hui")
+    st.header("Aujourd'hui")
     counts = cache.cached_live_counts(settings.database_url, settings.TRIAGE_SLA_HOURS)
     columns = st.columns(5)
     columns[0].metric("Candidatures (total)", fmt.number(counts.applications_total))
@@ -56,16 +56,15 @@ def today_strip() -> None:
     columns[4].metric("Messages non traités", fmt.number(counts.contacts_untreated))
 
 
-def headline(query: KpiQuery, filters: Filters) -> None:
-    st.subheader(f"Période {filters.label}")
+def headline(query: KpiQuery, filters: Filters, cards: tuple[str, ...]) -> None:
+    st.header(f"Période {filters.label}")
     figures = w.compared_kpis(query)
-    w.kpi_cards(CARDS, figures, query, per_row=len(CARDS) if len(CARDS) <= 5 else 4)
-    if not figures.current.placement_window_complete and figures.current.placement_cohort:
-        st.caption("Taux d'insertion provisoire : la fenêtre de 6 mois n'est pas close.")
+    w.kpi_cards(cards, figures, per_row=len(cards) if len(cards) <= 5 else 4)
+    w.placement_caption(figures)
 
 
 def trend(query: KpiQuery) -> None:
-    grain = w.trend_grain(query)
+    grain = trend_grain(query)
     rows = cache_kpis.trend(query, grain)
     if int(rows["applications"].sum()) == 0:
         empty_state(w.EMPTY_MESSAGE)
@@ -76,7 +75,7 @@ def trend(query: KpiQuery) -> None:
 
 def backlog(query: KpiQuery) -> None:
     figures = cache_kpis.kpis(query)
-    st.subheader("Tri des candidatures")
+    st.header("Tri des candidatures")
     left, right = st.columns(2)
     left.metric("Candidatures à traiter", fmt.number(figures.backlog_new), border=True)
     right.metric(
@@ -88,14 +87,27 @@ def backlog(query: KpiQuery) -> None:
 
 def top_formations(query: KpiQuery) -> None:
     rows = cache_kpis.formations_top(query, 5)
-    st.subheader("Formations les plus demandées")
+    st.header("Formations les plus demandées")
     if rows.empty:
         empty_state(w.EMPTY_MESSAGE)
         return
-    charts.bar_chart(rows, "applications", kind="count", name="Candidatures", dimension="formation",
-                title=kpi_titles.top_formations(rows), key="overview_top_chart")  # fmt: skip
-    w.table_block(rows, TOP_COLUMNS, title="Formations les plus demandées",
-                  name="formations-les-plus-demandees", query=query, key="overview_top")  # fmt: skip
+    charts.bar_chart(
+        rows,
+        "applications",
+        kind="count",
+        name="Candidatures",
+        dimension="formation",
+        title=kpi_titles.top_formations(rows),
+        key="overview_top_chart",
+    )
+    w.table_block(
+        rows,
+        TOP_COLUMNS,
+        title="Formations les plus demandées",
+        name="formations-les-plus-demandees",
+        query=query,
+        key="overview_top",
+    )
     chosen = w.choose(
         "Voir les candidatures de la formation",
         [(None, "—"), *zip(rows["key"], rows["label"], strict=True)],
@@ -109,23 +121,30 @@ def top_formations(query: KpiQuery) -> None:
 
 def companies(query: KpiQuery) -> None:
     rows = cache_kpis.companies_most_active(query, 10)
-    st.subheader("Entreprises les plus actives")
+    st.header("Entreprises les plus actives")
     if rows.empty:
         empty_state(w.EMPTY_MESSAGE)
         return
     st.text(kpi_titles.companies(rows))
-    w.table_block(rows, COMPANY_COLUMNS, title="Entreprises les plus actives",
-                  name="entreprises-actives", query=query, key="overview_companies")  # fmt: skip
+    w.table_block(
+        rows,
+        COMPANY_COLUMNS,
+        title="Entreprises les plus actives",
+        name="entreprises-actives",
+        query=query,
+        key="overview_companies",
+    )
 
 
 @st.fragment(run_every=w.live_interval())
 def live_figures(filters: Filters) -> None:
+    actor = still_allowed("pages/overview.py")  # every refresh: is the session still live?
     w.updated_caption()
     with guarded(retry_key="overview_today_retry"):
         today_strip()
     query = w.kpi_query(filters)
     with guarded(retry_key="overview_headline_retry"):
-        headline(query, filters)
+        headline(query, filters, cards_for(actor))
     with guarded(retry_key="overview_trend_retry"):
         trend(query)
     with guarded(retry_key="overview_backlog_retry"):

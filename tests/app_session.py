@@ -9,6 +9,10 @@ Two ways, both real (no bypass of the gate):
   form stores after a successful sign-in). A browser cannot write that key:
   only this test hook and the login form do.
 
+A page file run on its own puts ``pages/`` first on ``sys.path``, where
+``pages/reports.py`` would shadow the ``reports`` package: it is imported
+here first, as ``dashboard.py`` (at the project root) does in the app.
+
 Both need the app's environment: :func:`app_env` sets DATABASE_URL and a
 COOKIE_KEY (outside demo mode the app refuses to start without one).
 """
@@ -23,6 +27,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+import reports.excel  # noqa: F401 - before any page runs: see below
 from data import auth
 from tests import factories
 from ui.auth import SESSION_KEY

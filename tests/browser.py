@@ -46,6 +46,7 @@ class LiveApp:
     database_url: str
     upload_root: Path
     log_path: Path
+    pid: int = 0  # the streamlit process (a test may kill it)
 
 
 def _free_port() -> int:
@@ -108,15 +109,25 @@ def _serve(
         **extra_env,
     }
     command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
     try:
         _wait_healthy(url, process, log_path)
-        yield LiveApp(url, database_url, upload_root, log_path)
+        yield LiveApp(url, database_url, upload_root, log_path, process.pid)
     finally:
         process.terminate()
         try:
@@ -133,6 +144,22 @@ def live_app(
     (no SMTP: reports go to the local outbox)."""
     log_dir = tmp_path_factory.mktemp("streamlit")
     with _serve(live_database_url, live_upload_root, log_dir, {}) as app:
+        yield app
+
+
+LIVE_REFRESH_SECONDS = 5  # the smallest the settings allow
+
+
+@pytest.fixture(scope="session")
+def live_app_fast_refresh(
+    live_database_url: str, live_upload_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
+    """A ``streamlit run`` whose live screens refresh every 5 s (for fragment tests),
+    configured as a deployment behind HTTPS is (``COOKIE_SECURE``); Chromium treats
+    127.0.0.1 as a secure origin, so the cookie is still stored."""
+    log_dir = tmp_path_factory.mktemp("streamlit-fast")
+    extra = {"LIVE_REFRESH_SECONDS": str(LIVE_REFRESH_SECONDS), "COOKIE_SECURE": "true"}
+    with _serve(live_database_url, live_upload_root, log_dir, extra) as app:
         yield app
 
 

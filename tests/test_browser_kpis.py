@@ -23,6 +23,7 @@ from data.periods import preset_period
 from data.settings import load_settings
 from tests.browser import PROJECT_ROOT, LiveApp
 from tests.browser_helpers import sign_in_if_asked
+from tests.page_check import check_browser_page
 
 pytestmark = pytest.mark.browser
 
@@ -107,6 +108,7 @@ def test_changing_the_period_changes_the_figures_and_the_url(
     _wait_card(page, "Candidatures", fmt.number(year.applications))
     _wait_card(page, "Chiffre d'affaires facturé", fmt.money_short(year.revenue_invoiced))
     assert "periode=12-mois" in page.url
+    check_browser_page(page)
 
     _choose(page, "Période", "Mois dernier")
     page.wait_for_url(re.compile(r"periode=mois-dernier"), timeout=SETTLE_MS)
@@ -156,8 +158,7 @@ def test_each_screen_renders_without_error(
     page.get_by_role("heading", name=heading, exact=True).first.wait_for()
     page.get_by_test_id("stMetric").first.wait_for()
     _settle(page)
-    assert page.get_by_test_id("stException").count() == 0
-    assert page.get_by_test_id("stAlertContentError").count() == 0
+    check_browser_page(page)
     _screenshot(page, artifacts_dir / f"kpi_{name}.png")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import LiveApp
+from tests.page_check import check_browser_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,4 +24,5 @@ def test_overview_shows_figures_in_a_real_browser(
     metric.first.wait_for()
     value = metric.first.get_by_test_id("stMetricValue").inner_text()
     assert int(re.sub(r"\D", "", value)) > 0
+    check_browser_page(page)
     page.screenshot(path=str(artifacts_dir / "overview.png"), full_page=True)

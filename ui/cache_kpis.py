@@ -12,6 +12,7 @@ this module: they call data.kpis directly.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from data.kpis import (
     KpiSet,
     applications_in_period,
     applications_trend,
+    closed_placement_figures,
     compute_kpis,
     conversion_by,
     most_active_companies,
@@ -71,6 +73,11 @@ _cached = st.cache_data(ttl=KPI_TTL_SECONDS, max_entries=MAX_ENTRIES, show_spinn
 @_cached
 def _kpis(database_url: str, args: QueryArgs) -> KpiSet:
     return compute_kpis(state.analytics(), _query(args))
+
+
+@_cached
+def _closed_placement(database_url: str, args: QueryArgs) -> dict[str, Any]:
+    return closed_placement_figures(state.analytics(), _query(args))
 
 
 @_cached
@@ -130,6 +137,11 @@ def _overdue(database_url: str, args: QueryArgs) -> pd.DataFrame:
 
 def kpis(query: KpiQuery) -> KpiSet:
     return _kpis(source_url(), query_args(query))
+
+
+def closed_placement(query: KpiQuery) -> dict[str, Any]:
+    """The ``*_closed`` placement figures with ``query``'s period as the closed cohort."""
+    return _closed_placement(source_url(), query_args(query))
 
 
 def conversion(query: KpiQuery, dimension: str) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Small shared UI pieces: error banner, guarded blocks, metric cards, tables.
+"""Small shared UI pieces: the error banner, guarded blocks, the empty state, plain text.
 
 Text from the database is always shown as plain text (st.text, dataframes,
 metric values), never as markdown or HTML.

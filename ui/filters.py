@@ -15,7 +15,16 @@ import streamlit as st
 from data import formatting as fmt
 from data.catalog import FormationOption
 from data.errors import InvalidInput
-from data.periods import DEFAULT_PRESET, PRESET_LABELS, Period, parse_day, preset_period
+from data.periods import (
+    DEFAULT_PRESET,
+    EARLIEST_DAY,
+    LATEST_DAY,
+    PRESET_LABELS,
+    Period,
+    custom_period,
+    parse_day,
+    preset_period,
+)
 from ui import cache, state
 from ui.components import as_plain
 
@@ -49,7 +58,7 @@ def _from_url(options: tuple[FormationOption, ...], today: date) -> tuple[Filter
     period = preset_period(DEFAULT_PRESET, today)
     if preset == "perso":
         try:
-            period = Period(parse_day(params.get("du", "")), parse_day(params.get("au", "")))
+            period = custom_period(parse_day(params.get("du", "")), parse_day(params.get("au", "")))
         except InvalidInput as exc:
             notices.append(f"Période personnalisée ignorée : {exc.user_message}")
             preset = DEFAULT_PRESET
@@ -90,40 +99,56 @@ def filter_bar(page_key: str) -> Filters:
     presets = list(PRESET_LABELS)
     columns = st.columns([1.2, 1.6, 2, 1.4])
     preset = columns[0].selectbox(
-        "Période", presets, index=presets.index(initial.preset),
-        format_func=PRESET_LABELS.__getitem__, key=f"{page_key}_preset",
-    )  # fmt: skip
+        "Période",
+        presets,
+        index=presets.index(initial.preset),
+        format_func=PRESET_LABELS.__getitem__,
+        key=f"{page_key}_preset",
+    )
     period = initial.period if preset == initial.preset else None
     if preset == "perso":
         chosen = columns[1].date_input(
-            "Du … au (exclu)", value=(initial.period.start, initial.period.end),
-            format="DD/MM/YYYY", key=f"{page_key}_dates",
-        )  # fmt: skip
+            "Du … au (exclu)",
+            value=(initial.period.start, initial.period.end),
+            min_value=EARLIEST_DAY,
+            max_value=LATEST_DAY,
+            format="DD/MM/YYYY",
+            key=f"{page_key}_dates",
+        )
+        period = initial.period
         if isinstance(chosen, tuple) and len(chosen) == 2 and chosen[0] < chosen[1]:
-            period = Period(chosen[0], chosen[1])
+            try:
+                period = custom_period(chosen[0], chosen[1])
+            except InvalidInput as exc:
+                columns[1].caption(f"Période refusée : {as_plain(exc.user_message)}")
         else:
             columns[1].caption("Choisissez deux dates, la première avant la seconde.")
-            period = initial.period
     else:
         period = preset_period(preset, today)
         columns[1].text_input(
-            "Dates", value=f"{fmt.day(period.start)} – {fmt.day(period.last_day)}",
-            disabled=True, key=f"{page_key}_dates_shown_{preset}",
-        )  # fmt: skip
+            "Dates",
+            value=f"{fmt.day(period.start)} – {fmt.day(period.last_day)}",
+            disabled=True,
+            key=f"{page_key}_dates_shown_{preset}",
+        )
     domaines = [ALL, *sorted({option.domaine for option in options})]
     domaine = columns[3].selectbox(
-        "Domaine", domaines, index=domaines.index(initial.domaine or ALL),
+        "Domaine",
+        domaines,
+        index=domaines.index(initial.domaine or ALL),
         format_func=lambda value: "Tous les domaines" if value == ALL else value,
         key=f"{page_key}_domaine",
-    )  # fmt: skip
+    )
     visible = [o for o in options if domaine == ALL or o.domaine == domaine]
     slugs = [ALL, *(o.slug for o in visible)]
     titles = {o.slug: o.titre for o in options}
     formation = columns[2].selectbox(
-        "Formation", slugs, index=slugs.index(initial.formation) if initial.formation in slugs else 0,
+        "Formation",
+        slugs,
+        index=slugs.index(initial.formation) if initial.formation in slugs else 0,
         format_func=lambda slug: "Toutes les formations" if slug == ALL else titles[slug],
         key=f"{page_key}_formation",
-    )  # fmt: skip
+    )
     filters = Filters(
         preset, period, None if formation == ALL else formation, None if domaine == ALL else domaine
     )

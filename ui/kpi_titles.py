@@ -3,7 +3,7 @@
 Pure functions of the KPI engine's results (no Streamlit, no SQL): they
 pick the fact a chart shows and word it in French, every figure through
 data.formatting. Titles may hold database text (a formation's title): the
-caller escapes them for plotly (ui.kpi_widgets.plot_text).
+caller escapes them for plotly (ui.kpi_charts.plot_text).
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def companies(df: pd.DataFrame) -> str:
         return "Aucune offre ni embauche sur la période"
     first = df.iloc[0]
     return (
-        f"{first['label']} : {fmt.number(first['offers_posted'])} offre(s) publiée(s), "
-        f"{fmt.number(first['hires'])} embauche(s)"
+        f"{first['label']} : {fmt.count_of(first['offers_posted'], 'offre publiée', 'offres publiées')}, "
+        f"{fmt.count_of(first['hires'], 'embauche')}"
     )
 
 
@@ -122,16 +122,16 @@ def revenue(df: pd.DataFrame, dimension: str) -> str:
 def overdue(figures: KpiSet, count: int) -> str:
     if count == 0:
         return "Aucune facture échue impayée"
-    return f"{fmt.money(figures.receivables_overdue)} de créances échues ({fmt.number(count)} facture(s))"
+    return f"{fmt.money(figures.receivables_overdue)} de créances échues ({fmt.count_of(count, 'facture')})"
 
 
 def placement(df: pd.DataFrame, figures: KpiSet) -> str:
-    if not figures.placement_cohort:
-        return "Aucun parcours terminé sur la période"
-    provisional = "" if figures.placement_window_complete else " (provisoire)"
+    """The closed cohort's placement (final figures), and the best formation."""
+    if not figures.placement_cohort_closed:
+        return "Aucun parcours terminé dans la cohorte close"
     text = (
-        f"{fmt.percent(figures.placement_rate_6m)} des diplômés en emploi dans les 6 mois, "
-        f"{fmt.percent(figures.durable_placement_rate_6m)} en emploi durable{provisional}"
+        f"{fmt.percent(figures.placement_rate_6m_closed)} des diplômés en emploi dans les "
+        f"6 mois, {fmt.percent(figures.durable_placement_rate_6m_closed)} en emploi durable"
     )
     best = _best(df, "placement_rate", weight="cohort") if len(df) > 1 else None
     if best is not None:
@@ -144,8 +144,8 @@ def completion(figures: KpiSet) -> str:
         return "Aucune fin de parcours sur la période"
     return (
         f"Taux de réussite de {fmt.percent(figures.completion_rate)} : "
-        f"{fmt.number(figures.dropouts)} abandon(s) pour {fmt.number(figures.completions)} "
-        "parcours terminé(s)"
+        f"{fmt.count_of(figures.dropouts, 'abandon')} pour "
+        f"{fmt.count_of(figures.completions, 'parcours terminé', 'parcours terminés')}"
     )
 
 
@@ -162,6 +162,6 @@ def fill(figures: KpiSet) -> str:
     if not figures.sessions_started:
         return "Aucune session démarrée sur la période"
     return (
-        f"{fmt.number(figures.sessions_started)} session(s) démarrée(s), "
+        f"{fmt.count_of(figures.sessions_started, 'session démarrée', 'sessions démarrées')}, "
         f"remplies à {fmt.percent(figures.fill_rate)}"
     )

@@ -9,30 +9,35 @@ ui.kpi_charts, which escapes it).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from typing import Any, Literal
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from data import formatting as fmt
-from data.kpis import KpiQuery, KpiSet
+from data.kpis import (
+    KPI_SPECS,
+    Change,
+    Compared,
+    KpiQuery,
+    KpiSpec,
+    closed_cohort_text,
+    compare_periods,
+    provisional_text,
+)
+from data.kpis.query import utc_now
+from data.kpis.specs import is_provisional
 from data.labels import FUNDER_LABELS, NOT_PROVIDED, SOURCE_LABELS, status_label
-from data.sqlfuncs import add_months_to
-from reports.excel import dataframe_to_csv_bytes, write_workbook
-from reports.model import Column, TableSpec
+from reports.model import Column
 from ui import cache, cache_kpis, state
 from ui.components import empty_state, guarded
+from ui.exports import download_buttons
 from ui.filters import Filters, filter_bar
 
-CardKind = Literal["count", "money", "rate", "hours", "score"]
 EMPTY_MESSAGE = "Aucune donnée pour cette période."
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-WEEK_MAX_DAYS = 92  # periods up to about 3 months are shown by week
 
 # --- Filters, query, live caption ---------------------------------------------
 
@@ -48,9 +53,12 @@ def screen_filters(page_key: str) -> Filters:
 def kpi_query(filters: Filters) -> KpiQuery:
     settings = state.settings()
     return KpiQuery.from_settings(
-        settings, filters.period.start, filters.period.end,
-        formation=filters.formation, domaine=filters.domaine,
-    )  # fmt: skip
+        settings,
+        filters.period.start,
+        filters.period.end,
+        formation=filters.formation,
+        domaine=filters.domaine,
+    )
 
 
 def live_interval() -> int:
@@ -71,43 +79,15 @@ def with_formation(query: KpiQuery, slug: str) -> KpiQuery:
     return replace(query, formation=slug)
 
 
-def placement_final_after(query: KpiQuery) -> date:
-    """The day after which the period's 6-month placement rates are final."""
-    return add_months_to(query.end - timedelta(days=1), 6)
-
-
-def trend_grain(query: KpiQuery) -> Literal["week", "month"]:
-    return "week" if (query.end - query.start).days <= WEEK_MAX_DAYS else "month"
-
-
 # --- Metric cards -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Compared:
-    """A period's figures with those of the previous period and of the year before."""
-
-    current: KpiSet
-    previous: KpiSet
-    year_before: KpiSet | None  # None when the year before has no data at all
-
-
-def has_activity(figures: KpiSet) -> bool:
-    """True when a period holds any data the cards compare with."""
-    return any((figures.applications, figures.revenue_invoiced, figures.revenue_collected,
-                figures.completions, figures.dropouts, figures.sessions_started,
-                figures.quotes_sent, figures.satisfaction_avg is not None))  # fmt: skip
-
-
 def compared_kpis(query: KpiQuery) -> Compared:
-    """The figures of ``query``, of the previous equal period and, when it is another
-    period holding data, of the same dates a year earlier."""
-    previous = query.previous()
-    year_before: KpiSet | None = None
-    if query.year_before().start != previous.start:
-        year_before = cache_kpis.kpis(query.year_before())
-        year_before = year_before if has_activity(year_before) else None
-    return Compared(cache_kpis.kpis(query), cache_kpis.kpis(previous), year_before)
+    """The figures of ``query`` and what they are compared with (data.kpis.compare),
+    read through the cached engine."""
+    return compare_periods(
+        query, utc_now(), kpis=cache_kpis.kpis, closed_figures=cache_kpis.closed_placement
+    )
 
 
 def comparison_caption(query: KpiQuery, figures: Compared) -> None:
@@ -122,89 +102,67 @@ def comparison_caption(query: KpiQuery, figures: Compared) -> None:
     st.caption(text + ".")
 
 
-def value_text(value: Any, kind: CardKind) -> str:
-    if kind == "money":
-        return fmt.money_short(value)  # the exact amount is in the card's help
-    if kind == "rate":
-        return fmt.percent(value)
-    if kind == "hours":
-        return fmt.hours(value)
-    if kind == "score":
-        return fmt.MISSING if value is None else f"{fmt.number(value, decimals=1)} / 5"
-    return fmt.number(value)
-
-
-def delta_text(current: Any, previous: Any, kind: CardKind) -> str | int | None:
-    """The change from ``previous`` as text (ASCII sign first, so Streamlit colours it)."""
-    if current is None or previous is None:
-        return None
-    difference = Decimal(str(current)) - Decimal(str(previous))
-    if difference == 0:
-        return 0
-    sign = "+" if difference > 0 else "-"
-    size = abs(difference)
-    magnitude = {
-        "rate": lambda: f"{fmt.number(size * 100, decimals=1)}{fmt.NBSP}pts",
-        "hours": lambda: fmt.hours(size),
-        "score": lambda: fmt.number(size, decimals=1),
-    }.get(kind)
-    if magnitude is not None:
-        shown = magnitude()
-        # A change that rounds to nothing is no change (no red "-0,0" arrow).
-        return f"{sign}{shown}" if any(c in "123456789" for c in shown) else 0
-    amount = fmt.money_short(size) if kind == "money" else fmt.number(size)
-    if not previous:
-        return f"{sign}{amount}"
-    return f"{sign}{amount} ({sign}{fmt.percent(size / abs(Decimal(str(previous))))})"
-
-
-@dataclass(frozen=True)
-class Card:
-    kpi_id: str
-    label: str
-    kind: CardKind
-    lower_is_better: bool = False
-    help: str | None = None
-    compared: bool = True  # False for figures "as of now", the same whatever the period
-
-
 def kpi_cards(
-    cards: Sequence[Card], figures: Compared, query: KpiQuery, *, per_row: int = 4,
-    caption: bool = True,
-) -> None:  # fmt: skip
-    """Rows of metric cards with the change against the compared periods."""
+    kpi_ids: Sequence[str], figures: Compared, *, per_row: int = 4, caption: bool = True
+) -> None:
+    """Rows of metric cards, each figure as its specification shows it, with its
+    change against the compared periods (final figures only)."""
     if caption:
-        comparison_caption(query, figures)
-    for start in range(0, len(cards), per_row):
+        comparison_caption(figures.query, figures)
+    for start in range(0, len(kpi_ids), per_row):
         columns = st.columns(per_row)
-        for column, card in zip(columns, cards[start : start + per_row], strict=False):
+        for column, kpi_id in zip(columns, kpi_ids[start : start + per_row], strict=False):
             with column.container(border=True):
-                _kpi_card(card, figures)
+                kpi_card(kpi_id, figures)
 
 
-def card_help(card: Card, value: Any) -> str | None:
+def card_help(spec: KpiSpec, value: Any) -> str | None:
     """The card's explanation; for an amount, also the exact figure the card rounds."""
-    if card.kind != "money" or value is None:
-        return card.help
-    exact = f"Montant exact : {fmt.money(value)}."
-    return f"{card.help} {exact}" if card.help else exact
+    if spec.kind != "money" or value is None:
+        return spec.help
+    exact = f"Montant exact : {spec.value_text(value)}."
+    return f"{spec.help} {exact}" if spec.help else exact
 
 
-def _kpi_card(card: Card, figures: Compared) -> None:
-    current = getattr(figures.current, card.kpi_id)
-    previous = getattr(figures.previous, card.kpi_id) if card.compared else None
-    delta = delta_text(current, previous, card.kind)
+def _delta(change: Change | None) -> dict[str, Any]:
+    """st.metric's delta arguments for a change: its text, an arrow that follows
+    its direction, and green or red for good or bad news (grey when stable)."""
+    if change is None:
+        return {"delta": None}
+    if change.direction == 0:
+        return {"delta": change.text, "delta_arrow": "off", "delta_color": "gray"}
+    return {
+        "delta": change.text,
+        "delta_arrow": "up" if change.direction > 0 else "down",
+        "delta_color": "green" if change.favourable else "red",
+    }
+
+
+def kpi_card(kpi_id: str, figures: Compared) -> None:
+    """One card: the figure, its change, and what it covers when that must be said."""
+    spec = KPI_SPECS[kpi_id]
+    value = getattr(figures.current, kpi_id)
     st.metric(
-        card.label,
-        value_text(current, card.kind),
-        delta=delta,
-        delta_color="inverse" if card.lower_is_better else "normal",
-        help=card_help(card, current),
+        spec.label,
+        spec.value_text(value, compact=True),
+        help=card_help(spec, value),
+        **_delta(figures.change(kpi_id, compact=True)),
     )
-    if figures.year_before is not None and card.compared:
-        yearly = delta_text(current, getattr(figures.year_before, card.kpi_id), card.kind)
-        if yearly is not None:
-            st.caption(f"Sur un an : {'stable' if yearly == 0 else yearly}")
+    yearly = figures.change(kpi_id, yearly=True, compact=True)
+    if yearly is not None:
+        st.caption(f"Sur un an : {yearly.text}")
+    if is_provisional(kpi_id, figures.current):
+        st.caption("Provisoire : la fenêtre de 6 mois n'est pas close.")
+
+
+def placement_caption(figures: Compared) -> None:
+    """Under the cards: which training ends the final placement figures cover and,
+    while the selected period is provisional, its own rate, smaller and labelled so."""
+    cohort = closed_cohort_text(figures.query, figures.current)
+    st.caption(f"Insertion à 6 mois : {cohort}.")
+    provisional = provisional_text(figures.query, figures.current)
+    if provisional is not None:
+        st.caption(provisional + ".")
 
 
 # --- Tables and downloads -----------------------------------------------------
@@ -234,38 +192,10 @@ def show_table(df: pd.DataFrame, columns: Sequence[Column], *, key: str) -> None
     st.dataframe(
         df[[c.key for c in columns]],
         column_config={c.key: column_config(c) for c in columns},
-        hide_index=True, width="stretch", key=key,
-    )  # fmt: skip
-
-
-def export_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
-    """The table as it is exported: the shown columns, under their French headers."""
-    return df[[c.key for c in columns]].rename(columns={c.key: c.header for c in columns})
-
-
-def workbook_bytes(df: pd.DataFrame, columns: Sequence[Column], title: str) -> bytes:
-    buffer = io.BytesIO()
-    table = TableSpec(title=title, columns=tuple(columns), rows=df)
-    write_workbook([table], buffer, tz=state.settings().tz)
-    return buffer.getvalue()
-
-
-def download_buttons(df: pd.DataFrame, columns: Sequence[Column], *, title: str,
-                     file_stem: str, key: str) -> None:  # fmt: skip
-    """CSV (';', UTF-8 BOM) and Excel downloads of a table, built only when clicked."""
-    frame = df[[c.key for c in columns]].copy()
-    tz = state.settings().tz
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "CSV", data=lambda: dataframe_to_csv_bytes(export_frame(frame, columns), tz=tz),
-            file_name=f"{file_stem}.csv", mime="text/csv", key=f"{key}_csv",
-            on_click="ignore", icon=":material/download:",
-        )  # fmt: skip
-        st.download_button(
-            "Excel", data=lambda: workbook_bytes(frame, columns, title),
-            file_name=f"{file_stem}.xlsx", mime=XLSX_MIME, key=f"{key}_xlsx",
-            on_click="ignore", icon=":material/table_view:",
-        )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+        key=key,
+    )
 
 
 def file_stem(name: str, query: KpiQuery) -> str:
@@ -275,8 +205,9 @@ def file_stem(name: str, query: KpiQuery) -> str:
     return f"{name}_{query.start.isoformat()}_{last.isoformat()}{suffix}"
 
 
-def table_block(df: pd.DataFrame, columns: Sequence[Column], *, title: str, name: str,
-                query: KpiQuery, key: str) -> None:  # fmt: skip
+def table_block(
+    df: pd.DataFrame, columns: Sequence[Column], *, title: str, name: str, query: KpiQuery, key: str
+) -> None:
     """A table with its two downloads, or the empty state."""
     if df.empty:
         empty_state(EMPTY_MESSAGE)
@@ -342,13 +273,19 @@ def applications_drilldown(query: KpiQuery, *, reached: str | None, key: str) ->
         )
     else:
         st.caption(f"{fmt.number(len(rows))} candidature(s).")
-    table_block(rows, APPLICATION_COLUMNS, title="Candidatures", name="candidatures",
-                query=query, key=key)  # fmt: skip
+    table_block(
+        rows, APPLICATION_COLUMNS, title="Candidatures", name="candidatures", query=query, key=key
+    )
 
 
 def choose(label: str, options: Sequence[tuple[Any, str]], *, key: str) -> Any:
     """A selectbox over (value, label) pairs; returns the chosen value."""
     labels = dict(options)
     # A None value shows the placeholder: keep it French.
-    return st.selectbox(label, [value for value, _ in options], placeholder="Choisissez…",
-                        format_func=lambda value: labels[value], key=key)  # fmt: skip
+    return st.selectbox(
+        label,
+        [value for value, _ in options],
+        placeholder="Choisissez…",
+        format_func=lambda value: labels[value],
+        key=key,
+    )
