@@ -15,15 +15,48 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from data.errors import ConfigurationError, DatabaseUnavailable
+from data.errors import ConfigurationError, ConnectionLost, DatabaseUnavailable, DataRejected
 from data.settings import Settings
 from data.sqlfuncs import register_sqlite_functions
 
 log = logging.getLogger(__name__)
 
 STATEMENT_TIMEOUT_MS = 30_000
+# A server that vanishes without closing its sockets (network cut, host down) is
+# noticed within about a minute instead of the system's quarter of an hour, so a
+# long-running process (the scheduler) never waits on a dead connection.
+KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # ms that sent data may stay unacknowledged
+}
+SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk I/O error")
+# What "the database is gone or its connection unusable" looks like through SQLAlchemy:
+# driver errors, a connection invalidated mid-transaction, no connection free in time.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PendingRollbackError,
+    DisconnectionError,
+    IntegrityError,
+    PoolTimeoutError,
+)
+REJECTED_MESSAGE = (
+    "La base de données a refusé cet enregistrement (donnée en double ou incohérente) : "
+    "rien n'a été écrit."
+)
 UNAVAILABLE_MESSAGE = (
     "La base de données est injoignable ou a renvoyé une erreur. Réessayez dans un instant."
 )
@@ -40,7 +73,9 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_
     """An engine for ``url`` with the project's connection settings.
 
     PostgreSQL: every statement has a time limit, JIT is off (it costs more
-    than it saves on our short aggregates). SQLite: foreign keys on, WAL, a
+    than it saves on our short aggregates), TCP keepalives on, and each
+    connection is checked before use (``pool_pre_ping``): one the server
+    closed meanwhile is replaced, not handed out. SQLite: foreign keys on, WAL, a
     busy timeout, and the Python functions of :mod:`data.sqlfuncs`.
     """
     try:
@@ -60,7 +95,7 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_
         options = f"-c statement_timeout={statement_timeout_ms} -c jit=off"
         return create_engine(
             parsed,
-            connect_args={"options": options, "connect_timeout": 5},
+            connect_args={"options": options, "connect_timeout": 5, **KEEPALIVES},
             pool_pre_ping=True,
             pool_size=5,
             max_overflow=5,
@@ -93,12 +128,40 @@ def analytics_engine(settings: Settings, main: Engine) -> Engine:
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """Turn driver errors into :class:`DatabaseUnavailable` (details logged)."""
+    """Turn driver and connection errors into :class:`DatabaseUnavailable` (details logged).
+
+    A lost or refused connection raises :class:`ConnectionLost` and is logged
+    on one line (a scheduler standing by would otherwise fill its log with
+    tracebacks); a statement the database rejected, with its traceback.
+    """
     try:
         yield
-    except (OperationalError, DBAPIError) as exc:
+    except IntegrityError as exc:
+        log.exception("database refused a write")
+        raise DataRejected(REJECTED_MESSAGE) from exc
+    except CONNECTION_ERRORS as exc:
+        if connection_lost(exc):
+            log.error("database unavailable: %s", _summary(exc))
+            raise ConnectionLost(UNAVAILABLE_MESSAGE) from exc
         log.exception("database error")
         raise DatabaseUnavailable(UNAVAILABLE_MESSAGE) from exc
+
+
+def connection_lost(exc: Exception) -> bool:
+    """Whether a SQLAlchemy error means the connection is gone or refused (not a bad statement)."""
+    if not isinstance(exc, DBAPIError):
+        return True  # a connection invalidated mid-transaction, a pool timeout, a disconnection
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):  # SQLite calls nearly every error "operational"
+        return any(sign in str(exc.orig) for sign in SQLITE_TRANSIENT)
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _summary(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip()
+    return f"{type(original).__name__}: {text.splitlines()[0]}" if text else type(original).__name__
 
 
 def check_connection(engine: Engine) -> None:

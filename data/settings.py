@@ -8,11 +8,12 @@ raises :class:`ConfigurationError` with a one-line message naming the key.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +32,10 @@ DEMO_OUTBOX = LOCAL_STATE_DIR / "outbox"
 DEMO_COOKIE_KEY = "demo-only-cookie-key-not-for-production"
 
 SUPPORTED_SCHEMES = ("postgresql+psycopg", "postgresql", "sqlite")
+COOKIE_KEY_MIN_CHARS = 32
+_DOMAIN = re.compile(
+    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+)
 
 
 class Settings(BaseSettings):
@@ -53,7 +58,11 @@ class Settings(BaseSettings):
     # Sign-in (issue: security).
     COOKIE_KEY: str | None = None
     COOKIE_NAME: str = "cipfaro_dashboard"
+    COOKIE_SECURE: bool = False
     SESSION_HOURS: float = Field(default=8, gt=0)
+    SIGNIN_CHECKS_PER_MINUTE: int = Field(default=60, gt=0)
+    SIGNIN_FAILURES_PER_ADDRESS: int = Field(default=20, gt=0)
+    FORWARDED_FOR_HEADER: str | None = None
 
     # Live screens.
     LIVE_REFRESH_SECONDS: int = Field(default=60, ge=5)
@@ -66,9 +75,15 @@ class Settings(BaseSettings):
     SMTP_SECURITY: Literal["starttls", "ssl", "none"] = "starttls"
     SMTP_FROM: str = "tableau-de-bord@cipfaro.fr"
     SMTP_TIMEOUT_SECONDS: float = Field(default=30, gt=0)
+    SMTP_ALLOW_PLAINTEXT_LOGIN: bool = False
     OUTBOX_DIR: Path | None = None
     MAX_ATTACHMENT_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
     REPORT_GRACE_HOURS: float = Field(default=6, ge=0)
+    REPORT_RECIPIENT_DOMAINS: str = ""
+
+    # Alerts (issue 15).
+    ALERT_EVALUATION_SECONDS: int = Field(default=60, ge=10)
+    DASHBOARD_URL: str = "http://localhost:8501"
 
     @classmethod
     def settings_customise_sources(
@@ -82,7 +97,12 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     @field_validator(
-        "DATABASE_URL", "ANALYTICS_DATABASE_URL", "SMTP_HOST", "COOKIE_KEY", mode="before"
+        "DATABASE_URL",
+        "ANALYTICS_DATABASE_URL",
+        "SMTP_HOST",
+        "COOKIE_KEY",
+        "FORWARDED_FOR_HEADER",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -95,9 +115,9 @@ class Settings(BaseSettings):
             return None
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in SUPPORTED_SCHEMES:
+            # Nothing of the value is repeated: a mistyped URL may hold a password.
             raise ValueError(
-                f"schéma « {scheme or value[:20]} » non pris en charge "
-                "(attendu : postgresql+psycopg://… ou sqlite:///…)"
+                "schéma non pris en charge (attendu : postgresql+psycopg://… ou sqlite:///…)"
             )
         return value
 
@@ -109,6 +129,46 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"fuseau horaire inconnu « {value} »") from exc
         return value
+
+    @field_validator("REPORT_RECIPIENT_DOMAINS")
+    @classmethod
+    def _domain_list(cls, value: str) -> str:
+        domains = [part for part in re.split(r"[,;\s]+", value.strip().lower()) if part]
+        for domain in domains:
+            if not _DOMAIN.fullmatch(domain):
+                raise ValueError(
+                    f"domaine invalide « {domain[:60]} » (attendu : cipfaro.fr,autre.fr)"
+                )
+        return ",".join(domains)
+
+    @model_validator(mode="after")
+    def _cookie_key_rule(self) -> Settings:
+        """A cookie key, when given, is long and proper to this server (not the demo's)."""
+        key = self.COOKIE_KEY
+        if key is not None and (
+            len(key) < COOKIE_KEY_MIN_CHARS or (key == DEMO_COOKIE_KEY and not self.demo_mode)
+        ):
+            raise ValueError(
+                "Réglage COOKIE_KEY invalide : il faut une clé secrète propre à ce serveur, "
+                f"d'au moins {COOKIE_KEY_MIN_CHARS} caractères."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_plaintext_smtp_password(self) -> Settings:
+        """An SMTP password is never sent over an unencrypted connection, unless allowed."""
+        if (
+            self.SMTP_HOST is not None
+            and self.SMTP_USER
+            and self.SMTP_SECURITY == "none"
+            and not self.SMTP_ALLOW_PLAINTEXT_LOGIN
+        ):
+            raise ValueError(
+                "Réglage SMTP_SECURITY invalide : « none » enverrait le mot de passe SMTP en "
+                "clair ; choisissez starttls ou ssl (SMTP_ALLOW_PLAINTEXT_LOGIN = true pour un "
+                "relais local seulement)."
+            )
+        return self
 
     # Derived values ---------------------------------------------------------
 
@@ -142,12 +202,31 @@ class Settings(BaseSettings):
             return self.COOKIE_KEY
         return DEMO_COOKIE_KEY if self.demo_mode else None
 
+    def require_cookie_key(self) -> str:
+        """The web app's cookie key, or :class:`ConfigurationError` (the app stops).
+
+        Only the web app signs cookies: the scheduler and the command-line tools
+        run without one.
+        """
+        key = self.cookie_key
+        if key is None:
+            raise ConfigurationError(
+                "Réglage COOKIE_KEY manquant : l'application ne démarre pas sans clé de "
+                "signature des cookies (voir .streamlit/secrets.toml.example)."
+            )
+        return key
+
+    @property
+    def recipient_domains(self) -> tuple[str, ...]:
+        """The only domains reports may be sent to (empty: any)."""
+        return tuple(part for part in self.REPORT_RECIPIENT_DOMAINS.split(",") if part)
+
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first.get("loc", ())) or "?"
+    key = ".".join(str(part) for part in first.get("loc", ()))
     message = str(first.get("msg", "valeur invalide")).removeprefix("Value error, ")
-    return f"Réglage {key} invalide : {message}"
+    return f"Réglage {key} invalide : {message}" if key else message
 
 
 def load_settings(**overrides: object) -> Settings:
