@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from data.settings import get_settings
 from tests.browser import (  # noqa: F401 - fixtures
     chromium_browser,
     live_app,
+    live_app_fast_refresh,
     live_database_url,
     live_upload_root,
     page,
@@ -101,6 +102,49 @@ def new_pg_database(template: str) -> str:
     with _admin_engine().connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     return _url_for(name)
+
+
+def terminate_backends(url: str, *, spare: Iterable[int] = ()) -> int:
+    """``pg_terminate_backend`` on every connection to ``url``'s database (that database
+    only: the server is shared), except the backend pids in ``spare``."""
+    database = make_url(url).database
+    with _admin_engine().connect() as connection:
+        return len(
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :database AND pid <> pg_backend_pid() "
+                    "AND NOT (pid = ANY(:spare))"
+                ),
+                {"database": database, "spare": list(spare)},
+            ).all()
+        )
+
+
+def lock_backend(url: str) -> int:
+    """The backend pid holding an advisory lock in ``url``'s database (the scheduler's)."""
+    database = make_url(url).database
+    with _admin_engine().connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = :database"
+                ),
+                {"database": database},
+            ).scalar_one()
+        )
+
+
+def refuse_connections(url: str, refuse: bool) -> None:
+    """Make ``url``'s database refuse new connections (or accept them again)."""
+    database = make_url(url).database
+    with _admin_engine().connect() as connection:
+        connection.execute(
+            text(
+                f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {"false" if refuse else "true"}'
+            )
+        )
 
 
 def new_sqlite_database(directory: Path) -> str:
@@ -192,7 +236,11 @@ class SmtpSink:
     ``refuse``: addresses answered ``550`` at RCPT (permanent failure);
     ``data_reply``: when set, every DATA gets this reply instead of 250;
     ``on_data``: called with the raw message before replying (e.g. to kill
-    the sender: a crash between "sending" and acceptance).
+    the sender: a crash between "sending" and acceptance);
+    ``on_accept``: called with the raw message, then the message is accepted
+    as usual (e.g. a fault injected during the hand-over);
+    ``accept_delay``: seconds the server takes to answer the end of a message
+    (a slow server; other clients are served meanwhile).
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -203,6 +251,8 @@ class SmtpSink:
         self.refuse: set[str] = set()
         self.data_reply: str | None = None
         self.on_data: object = None
+        self.on_accept: object = None
+        self.accept_delay = 0.0
 
     def received_by(self, address: str) -> list:  # type: ignore[type-arg]
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
@@ -219,6 +269,7 @@ class _SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        import asyncio
         import email
         import email.policy
 
@@ -227,6 +278,10 @@ class _SinkHandler:
             return "451 4.3.0 Interrompu"
         if self.sink.data_reply is not None:
             return self.sink.data_reply
+        if callable(self.sink.on_accept):
+            self.sink.on_accept(envelope.content)
+        if self.sink.accept_delay:
+            await asyncio.sleep(self.sink.accept_delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.sink.messages.append(parsed)
         return "250 Message accepted"

@@ -92,8 +92,13 @@ def application(
     } | values
     new_id = _insert(engine, Candidature, row)
     if with_event:
-        event(engine, candidature_id=new_id, from_statut=None, to_statut="nouvelle",
-              changed_at=row["created_at"])  # fmt: skip
+        event(
+            engine,
+            candidature_id=new_id,
+            from_statut=None,
+            to_statut="nouvelle",
+            changed_at=row["created_at"],
+        )
     return new_id
 
 
@@ -108,12 +113,22 @@ def company(engine: Engine, **values: Any) -> int:
 
 
 def offer(engine: Engine, *, entreprise_id: int, **values: Any) -> int:
-    row = {"entreprise_id": entreprise_id, "titre": "Développeur web", "type_contrat": "cdi",
-           "statut": "ouverte", "created_at": T0} | values  # fmt: skip
+    row = {
+        "entreprise_id": entreprise_id,
+        "titre": "Développeur web",
+        "type_contrat": "cdi",
+        "statut": "ouverte",
+        "created_at": T0,
+    } | values
     return _insert(engine, OffreEmploi, row)
 
 
 def contact(engine: Engine, **values: Any) -> int:
-    row = {"nom": "Jean Dupont", "email": "jean@exemple.fr", "sujet": "Renseignements",
-           "message": "Bonjour", "created_at": T0} | values  # fmt: skip
+    row = {
+        "nom": "Jean Dupont",
+        "email": "jean@exemple.fr",
+        "sujet": "Renseignements",
+        "message": "Bonjour",
+        "created_at": T0,
+    } | values
     return _insert(engine, Contact, row)
