@@ -178,6 +178,9 @@ def test_last_event_is_the_current_status(demo: Engine) -> None:
 def test_history_starts_at_creation_and_moves_forward_along_the_workflow(demo: Engine) -> None:
     history = _events_by_application(demo)
     created = {r.id: r.created_at for r in _rows(demo, "SELECT id, created_at FROM candidatures")}
+    # The loops below check nothing on an empty history: there must be one, with moves.
+    assert len(history) > SMALL // 2
+    assert sum(len(events) - 1 for events in history.values()) > len(history)
     for application_id, events in history.items():
         first = events[0]
         assert (first.from_statut, first.to_statut) == (None, "nouvelle")
@@ -304,6 +307,7 @@ def test_demo_accounts_sign_in_with_their_documented_passwords() -> None:
 
 def test_demo_accounts_are_stored_with_their_hash_and_role(demo: Engine) -> None:
     rows = {r.email: r for r in _rows(demo, "SELECT email, password, role, actif FROM users")}
+    assert len(DEMO_ACCOUNTS) >= 4  # the loop below checks each of them
     for account in DEMO_ACCOUNTS:
         row = rows[account.email]
         assert row.password == demo_password_hash(account.email, account.password)
@@ -383,6 +387,7 @@ def test_applications_arrive_in_office_or_evening_hours(centre: Engine) -> None:
         (_utc(r.created_at) - timedelta(hours=4)).hour
         for r in _rows(centre, "SELECT created_at FROM candidatures")
     )
+    assert sum(hours.values()) == 3000  # every application, not an empty count
     assert set(hours) <= set(range(7, 24))
 
 
@@ -548,9 +553,12 @@ def test_live_mode_stops_when_asked(fresh_demo: Engine) -> None:
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "data.demo", *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 def test_cli_refuses_a_database_with_applications_unless_reset(db_url: str, tmp_path: Path) -> None:
@@ -608,3 +616,27 @@ def test_fast_copy_encoders_write_what_the_generic_ones_write() -> None:
         assert rows[name], f"no {name} rows drawn"
         generic = pg_copy_encoder(TABLE_BY_NAME[name], formats)
         assert encode(rows[name]) == generic(rows[name]), name
+
+
+def test_first_start_evaluates_the_alerts_so_the_secretariat_has_notices(
+    demo_settings: Any,
+) -> None:
+    ensure_demo_database(demo_settings)
+    rows = _rows(
+        create_db_engine(demo_settings.database_url),
+        """SELECT n.rule_kind AS kind, count(*) AS n FROM dashboard_notifications n
+           JOIN users u ON u.id = n.user_id
+           WHERE u.email = 'secretariat@demo.cipfaro.fr' GROUP BY n.rule_kind""",
+    )
+    kinds = {row.kind: row.n for row in rows}
+    assert kinds.get("triage_sla_breached", 0) > 0  # the demo's overdue applications
+    assert kinds.get("contacts_untreated", 0) > 0  # its untreated messages
+
+
+def test_live_mode_evaluates_the_alerts(fresh_demo: Engine) -> None:
+    run_live(fresh_demo, interval_seconds=0.01, seed=4, iterations=1)
+    evaluated = _rows(
+        fresh_demo,
+        "SELECT count(*) AS n FROM dashboard_alert_rules WHERE last_evaluated_at IS NOT NULL",
+    )[0].n
+    assert evaluated >= 13

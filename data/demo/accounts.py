@@ -79,13 +79,31 @@ def _salt_for(email: str) -> bytes:
 # generating the demo does not pay for it every time. A changed password
 # misses this table and is hashed again; tests check every hash verifies.
 _PRECOMPUTED: dict[tuple[str, str], str] = {
-    ("admin@demo.cipfaro.fr", "demo-admin"): "$2b$12$RUbRRmH33FaFBtvgxDytw.dDSyBoD16EEwzmqeg.mg3YmNMz8wB8u",
-    ("direction@demo.cipfaro.fr", "demo-direction"): "$2b$12$vXbcaCw7Pldw.LvRERF/cu5skbarlM.F1lHaEXw/EQO2HQXhHI5RC",
-    ("secretariat@demo.cipfaro.fr", "demo-secretariat"): "$2b$12$kUqavSUHuisQUN9Yxst5NOqOaK01VnFdtWePv5PFA8jiIcKnRGxbi",
-    ("secretariat2@demo.cipfaro.fr", "demo-secretariat2"): "$2b$12$4QEyPh3q9Ka5S2BY470.COsHIqvQ.6peY.TN680C5kdoUEvroitjG",
-    ("inactif@demo.cipfaro.fr", "demo-inactif"): "$2b$12$gNf4I/JkyUrZnge4HGPW9usD7tmy.8VltOXgAGZmBdtgiIVQC51d.",
-    ("formateur@demo.cipfaro.fr", "demo-formateur"): "$2b$12$6D0XGBOPyHn6xMYeMzr2HuVSgbnGWJPmz96lQE.v0/IBJzZ2LnSHi",
-}  # fmt: skip
+    (
+        "admin@demo.cipfaro.fr",
+        "demo-admin",
+    ): "$2b$12$RUbRRmH33FaFBtvgxDytw.dDSyBoD16EEwzmqeg.mg3YmNMz8wB8u",
+    (
+        "direction@demo.cipfaro.fr",
+        "demo-direction",
+    ): "$2b$12$vXbcaCw7Pldw.LvRERF/cu5skbarlM.F1lHaEXw/EQO2HQXhHI5RC",
+    (
+        "secretariat@demo.cipfaro.fr",
+        "demo-secretariat",
+    ): "$2b$12$kUqavSUHuisQUN9Yxst5NOqOaK01VnFdtWePv5PFA8jiIcKnRGxbi",
+    (
+        "secretariat2@demo.cipfaro.fr",
+        "demo-secretariat2",
+    ): "$2b$12$4QEyPh3q9Ka5S2BY470.COsHIqvQ.6peY.TN680C5kdoUEvroitjG",
+    (
+        "inactif@demo.cipfaro.fr",
+        "demo-inactif",
+    ): "$2b$12$gNf4I/JkyUrZnge4HGPW9usD7tmy.8VltOXgAGZmBdtgiIVQC51d.",
+    (
+        "formateur@demo.cipfaro.fr",
+        "demo-formateur",
+    ): "$2b$12$6D0XGBOPyHn6xMYeMzr2HuVSgbnGWJPmz96lQE.v0/IBJzZ2LnSHi",
+}
 
 
 def demo_password_hash(email: str, password: str) -> str:

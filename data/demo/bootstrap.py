@@ -13,12 +13,13 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from data.alerts.evaluate import evaluate_all
 from data.db import create_db_engine, translate_errors
 from data.demo.build import generate
 from data.migrate import upgrade
@@ -102,6 +103,9 @@ def _build_in_place(path: Path, settings: Settings) -> None:
             today=datetime.now(settings.tz).date(),
             upload_root=settings.upload_root,
         )
+        # A newcomer signed in as the secretariat finds a populated notification centre.
+        evaluation = evaluate_all(engine, settings, datetime.now(UTC))
+        log.info("demo alerts evaluated: %s", evaluation.summary())
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:

@@ -35,11 +35,19 @@ def contact_batches(
         subject, message = CONTACT_SUBJECTS[int(r() * len(CONTACT_SUBJECTS))]
         handled_at = office(created + int((0.1 + 4 * r()) * DAY))
         handled = world.anchor - created > 5 * DAY and r() < 0.92 and handled_at < world.anchor
-        rows.append((
-            contact_id, f"{prenom} {nom}", people.email(prenom, nom, 900_000_000 + contact_id),
-            people.phone() if r() < 0.7 else None, subject, message, created,
-            handlers[int(r() * 2)] if handled else None, handled_at if handled else None,
-        ))  # fmt: skip
+        rows.append(
+            (
+                contact_id,
+                f"{prenom} {nom}",
+                people.email(prenom, nom, 900_000_000 + contact_id),
+                people.phone() if r() < 0.7 else None,
+                subject,
+                message,
+                created,
+                handlers[int(r() * 2)] if handled else None,
+                handled_at if handled else None,
+            )
+        )
         if len(rows) == chunk:
             yield rows, done
             rows = []

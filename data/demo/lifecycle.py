@@ -48,18 +48,43 @@ Batch = dict[str, list[Row]]
 MONTH_FACTOR = (1.35, 1.1, 1.0, 0.9, 0.85, 0.9, 0.6, 0.75, 1.45, 1.15, 1.0, 0.6)
 WEEKDAY_FACTOR = (1.2, 1.1, 1.05, 1.0, 0.95, 0.45, 0.3)
 SUBMISSION_HOURS = WeightedChoice(
-    [(7, 2), (8, 5), (9, 8), (10, 9), (11, 8), (12, 5), (13, 5), (14, 7), (15, 7), (16, 6),
-     (17, 5), (18, 5), (19, 5), (20, 6), (21, 6), (22, 4), (23, 2)]
-)  # fmt: skip
+    [
+        (7, 2),
+        (8, 5),
+        (9, 8),
+        (10, 9),
+        (11, 8),
+        (12, 5),
+        (13, 5),
+        (14, 7),
+        (15, 7),
+        (16, 6),
+        (17, 5),
+        (18, 5),
+        (19, 5),
+        (20, 6),
+        (21, 6),
+        (22, 4),
+        (23, 2),
+    ]
+)
 PLACEMENT_CONTRACTS = WeightedChoice(
-    [("cdi", 28), ("cdd", 30), ("interim", 12), ("alternance", 10),
-     ("creation_entreprise", 8), ("formation", 12)]
-)  # fmt: skip
-PLACEMENT_SOURCES = WeightedChoice([("enquete", 50), ("declaratif", 25), ("entreprise", 10),
-                                    ("matching", 15)])  # fmt: skip
+    [
+        ("cdi", 28),
+        ("cdd", 30),
+        ("interim", 12),
+        ("alternance", 10),
+        ("creation_entreprise", 8),
+        ("formation", 12),
+    ]
+)
+PLACEMENT_SOURCES = WeightedChoice(
+    [("enquete", 50), ("declaratif", 25), ("entreprise", 10), ("matching", 15)]
+)
 NOTES = WeightedChoice([(5, 45), (4, 35), (3, 12), (2, 5), (1, 3)])
-MATCH_DECISIONS = WeightedChoice([("propose", 15), ("rejete", 30), ("valide", 30),
-                                  ("entretien", 25)])  # fmt: skip
+MATCH_DECISIONS = WeightedChoice(
+    [("propose", 15), ("rejete", 30), ("valide", 30), ("entretien", 25)]
+)
 CONTRACT_MONTHS = {"cdd": (3, 12), "interim": (1, 6), "alternance": (12, 24)}
 CV_FILES = 12
 REPEAT_SHARE = 0.08
@@ -131,8 +156,9 @@ class ApplicationStream:
         for day in days:
             month = date_of(day).month
             trend = 1 + GROWTH_PER_YEAR * (day - world.start_day) / 365
-            weights.append(MONTH_FACTOR[month - 1] * WEEKDAY_FACTOR[(day + 3) % 7] * trend
-                           * (0.8 + 0.4 * r()))  # fmt: skip
+            weights.append(
+                MONTH_FACTOR[month - 1] * WEEKDAY_FACTOR[(day + 3) % 7] * trend * (0.8 + 0.4 * r())
+            )
         total, running, previous, counts = sum(weights), 0.0, 0, []
         for day, weight in zip(days, weights, strict=True):
             running += weight
@@ -179,8 +205,18 @@ class ApplicationStream:
 
     @staticmethod
     def _new_batch() -> Batch:
-        return {name: [] for name in ("users", "candidatures", "candidature_events", "factures",
-                                      "evaluations", "placements", "matchings")}  # fmt: skip
+        return {
+            name: []
+            for name in (
+                "users",
+                "candidatures",
+                "candidature_events",
+                "factures",
+                "evaluations",
+                "placements",
+                "matchings",
+            )
+        }
 
     def _application(self, batch: Batch, index: int, created: int, shared_cvs: list[str]) -> None:
         r, world = self.r, self.world
@@ -193,9 +229,18 @@ class ApplicationStream:
             funding = None
         cv = self.cv_paths.get(index)
         if cv is not None:
-            self.cv_owners.append(CvOwner(cv, applicant.prenom, applicant.nom, applicant.email,
-                                          applicant.telephone, applicant.commune, spec.titre,
-                                          spec.domaine))  # fmt: skip
+            self.cv_owners.append(
+                CvOwner(
+                    cv,
+                    applicant.prenom,
+                    applicant.nom,
+                    applicant.email,
+                    applicant.telephone,
+                    applicant.commune,
+                    spec.titre,
+                    spec.domaine,
+                )
+            )
         elif shared_cvs and r() < 0.45:
             cv = shared_cvs[int(r() * len(shared_cvs))]
         forgotten = created > self.anchor - 21 * DAY and r() < 0.1
@@ -207,18 +252,32 @@ class ApplicationStream:
             walk.handler if walk.handler is not None or r() < 0.8 else self.staff["secretariat"]
         )
         batch["candidatures"].append(
-            (app_id, applicant.id, formation.id, walk.session.id if walk.session else None,
-             walk.statut, source, funding, cv, self._motivation(index, spec), walk.motif,
-             assigned, created, walk.events[-1][2])
-        )  # fmt: skip
+            (
+                app_id,
+                applicant.id,
+                formation.id,
+                walk.session.id if walk.session else None,
+                walk.statut,
+                source,
+                funding,
+                cv,
+                self._motivation(index, spec),
+                walk.motif,
+                assigned,
+                created,
+                walk.events[-1][2],
+            )
+        )
         legacy = index < self.count * 0.35 and r() < LEGACY_SHARE
         if not legacy:
             first = world.next_id.get("candidature_events", 0) + 1
             world.next_id["candidature_events"] = first + len(walk.events) - 1
             batch["candidature_events"].extend(
-                [(first + k, app_id, from_, to, by, at, comment)
-                 for k, (from_, to, at, by, comment) in enumerate(walk.events)]
-            )  # fmt: skip
+                [
+                    (first + k, app_id, from_, to, by, at, comment)
+                    for k, (from_, to, at, by, comment) in enumerate(walk.events)
+                ]
+            )
         if walk.session is not None and walk.statut != "inscrite":
             self._after_enrolment(batch, app_id, applicant, formation, walk, funding or "cpf")
 
@@ -227,21 +286,46 @@ class ApplicationStream:
         special = index in self.cv_paths or index in (self.count - 5, self.count - 9)
         if recent and not special and r() < REPEAT_SHARE:
             known = recent[int(r() * len(recent))]
-            return Applicant(known.id, known.prenom, known.nom, known.email, known.telephone,
-                             known.commune, first_application=False)  # fmt: skip
+            return Applicant(
+                known.id,
+                known.prenom,
+                known.nom,
+                known.email,
+                known.telephone,
+                known.commune,
+                first_application=False,
+            )
         user_id = self.world.allocate("users")
         prenom, nom = people.name()
         if index == self.count - 5:
             nom = HOSTILE_LAST_NAMES[0]
         elif index == self.count - 9:
             nom = HOSTILE_LAST_NAMES[1]
-        applicant = Applicant(user_id, prenom, nom, people.email(prenom, nom, user_id),
-                              people.phone(), people.commune(), first_application=True)  # fmt: skip
+        applicant = Applicant(
+            user_id,
+            prenom,
+            nom,
+            people.email(prenom, nom, user_id),
+            people.phone(),
+            people.commune(),
+            first_application=True,
+        )
         batch["users"].append(
-            (user_id, applicant.email, UNUSABLE_PASSWORD_HASH, "stagiaire", prenom, nom,
-             applicant.telephone, applicant.commune, people.birth_day(self.world.today_day),
-             r() < 0.85, True, created - 300 - int(r() * 3000))
-        )  # fmt: skip
+            (
+                user_id,
+                applicant.email,
+                UNUSABLE_PASSWORD_HASH,
+                "stagiaire",
+                prenom,
+                nom,
+                applicant.telephone,
+                applicant.commune,
+                people.birth_day(self.world.today_day),
+                r() < 0.85,
+                True,
+                created - 300 - int(r() * 3000),
+            )
+        )
         if len(recent) < 2000:
             recent.append(applicant)
         else:
@@ -369,9 +453,14 @@ class ApplicationStream:
     # After the training -----------------------------------------------------
 
     def _after_enrolment(
-        self, batch: Batch, app_id: int, applicant: Applicant, formation: FormationRuntime,
-        walk: Walk, funding: str,
-    ) -> None:  # fmt: skip
+        self,
+        batch: Batch,
+        app_id: int,
+        applicant: Applicant,
+        formation: FormationRuntime,
+        walk: Walk,
+        funding: str,
+    ) -> None:
         r, world = self.r, self.world
         session = walk.session
         assert session is not None
@@ -382,8 +471,11 @@ class ApplicationStream:
             )
             batch["factures"].append(invoice)
         matches: list[tuple[Row, Offer]] = []
-        if (applicant.first_application and walk.statut in ("en_formation", "terminee")
-                and r() < 0.75):  # fmt: skip
+        if (
+            applicant.first_application
+            and walk.statut in ("en_formation", "terminee")
+            and r() < 0.75
+        ):
             matches = self._matchings(applicant, formation, session)
         if walk.statut != "en_formation":
             if r() < (0.85 if walk.statut == "terminee" else 0.25):
@@ -431,9 +523,11 @@ class ApplicationStream:
                 + 15 * available
                 + 15 * max(0, 100 - distance * 100 // 80)
             )  # hundredths of a point
-            criteres = (f'{{"competences": {competences / 100}, "experience": {experience / 100}, '
-                        f'"distance_km": {distance}, "disponibilite": {available / 100}, '
-                        f'"formation": "{slug}", "domaine": "{domain}"}}')  # fmt: skip
+            criteres = (
+                f'{{"competences": {competences / 100}, "experience": {experience / 100}, '
+                f'"distance_km": {distance}, "disponibilite": {available / 100}, '
+                f'"formation": "{slug}", "domaine": "{domain}"}}'
+            )
             statut = "propose" if when > self.anchor - 7 * DAY else MATCH_DECISIONS.pick(r())
             decided_at = (
                 None
@@ -441,15 +535,29 @@ class ApplicationStream:
                 else min(self.office(when + int((1 + 9 * r()) * DAY)), self.anchor - HOUR)
             )
             decided_by = None if decided_at is None else self._handler(decided_at)
-            row = (world.allocate("matchings"), applicant.id, offer.id, score, criteres, statut,
-                   when, decided_by, decided_at)  # fmt: skip
+            row = (
+                world.allocate("matchings"),
+                applicant.id,
+                offer.id,
+                score,
+                criteres,
+                statut,
+                when,
+                decided_by,
+                decided_at,
+            )
             rows.append((row, offer))
         return rows
 
     def _placement(
-        self, batch: Batch, app_id: int, applicant: Applicant, formation: FormationRuntime,
-        walk: Walk, matches: list[tuple[Row, Offer]],
-    ) -> None:  # fmt: skip
+        self,
+        batch: Batch,
+        app_id: int,
+        applicant: Applicant,
+        formation: FormationRuntime,
+        walk: Walk,
+        matches: list[tuple[Row, Offer]],
+    ) -> None:
         r, world = self.r, self.world
         ended_day = local_day(walk.events[-1][2])
         u = r()
@@ -483,9 +591,19 @@ class ApplicationStream:
             return  # not known yet
         company = offer.entreprise_id if offer else self._employer(formation, contract)
         batch["placements"].append(
-            (world.allocate("placements"), applicant.id, app_id, company,
-             offer.id if offer else None, contract, months, start_day, source, created)
-        )  # fmt: skip
+            (
+                world.allocate("placements"),
+                applicant.id,
+                app_id,
+                company,
+                offer.id if offer else None,
+                contract,
+                months,
+                start_day,
+                source,
+                created,
+            )
+        )
 
     @staticmethod
     def _hire(matches: list[tuple[Row, Offer]]) -> tuple[Offer, int] | None:

@@ -4,22 +4,26 @@ Every few seconds, in one transaction: one or two new applications arrive
 from the website (with their user and their creation event), one or two
 pending applications move one step along the workflow (event, and audit row
 for the staff member who "did" it, flagged as a simulation), and now and
-then a contact message arrives.
+then a contact message arrives. After each tick the KPI summary folds what
+is new, as the scheduler's loop does in production.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 
+from data.alerts.evaluate import evaluate_all
 from data.db import translate_errors
 from data.demo.accounts import DEMO_ACCOUNTS, UNUSABLE_PASSWORD_HASH
 from data.demo.people import PeopleFactory, WeightedChoice
 from data.demo.vocab import CONTACT_SUBJECTS, FUNDING_BY_DOMAIN, REFUSAL_REASONS, SOURCES
+from data.kpis.summary import refresh_if_behind
 from data.models import (
     Candidature,
     CandidatureEvent,
@@ -29,6 +33,7 @@ from data.models import (
     User,
 )
 from data.owned import AuditLog
+from data.settings import get_settings
 
 # Next step of a pending application, with weights.
 NEXT_STEPS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -54,17 +59,26 @@ def run_live(
     seed: int | None = None,
     stop: threading.Event | None = None,
     iterations: int | None = None,
+    alerts_every_seconds: float = 60.0,
 ) -> None:
     """Adds applications and status changes every ``interval_seconds`` until
-    ``stop`` is set or ``iterations`` ticks have run (forever by default)."""
+    ``stop`` is set or ``iterations`` ticks have run (forever by default); the
+    alert rules are evaluated at the first tick and every ``alerts_every_seconds``."""
     rng = random.Random(seed)  # demo activity, not security
     people = PeopleFactory(rng)
     stop = stop or threading.Event()
     staff = _staff(engine)
     done = 0
+    evaluated_at: float | None = None
     while not stop.is_set():
         with translate_errors(), engine.begin() as connection:
             _tick(connection, rng, people, staff, datetime.now(UTC))
+        # What the scheduler's loop does in production: keep the KPI summary's
+        # tail short (the demo runs no scheduler).
+        refresh_if_behind(engine)
+        if evaluated_at is None or time.monotonic() - evaluated_at >= alerts_every_seconds:
+            evaluate_all(engine, get_settings(), datetime.now(UTC))  # the scheduler's job too
+            evaluated_at = time.monotonic()
         done += 1
         if iterations is not None and done >= iterations:
             return
@@ -116,31 +130,45 @@ def _new_application(
         insert(User)
         .values(
             email=people.email(prenom, nom, next_user * 1000 + int(rng.random() * 1000)),
-            password=UNUSABLE_PASSWORD_HASH, role="stagiaire", prenom=prenom, nom=nom,
-            telephone=people.phone(), commune=people.commune(),
-            date_naissance=date.fromordinal(now.date().toordinal() - 7000 - int(rng.random() * 9000)),
-            email_verifie=False, actif=True, created_at=now - timedelta(minutes=3),
+            password=UNUSABLE_PASSWORD_HASH,
+            role="stagiaire",
+            prenom=prenom,
+            nom=nom,
+            telephone=people.phone(),
+            commune=people.commune(),
+            date_naissance=date.fromordinal(
+                now.date().toordinal() - 7000 - int(rng.random() * 9000)
+            ),
+            email_verifie=False,
+            actif=True,
+            created_at=now - timedelta(minutes=3),
         )
         .returning(User.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     funding = WeightedChoice(FUNDING_BY_DOMAIN.get(formation.domaine, FUNDING_BY_DOMAIN["default"]))
     application_id = connection.execute(
         insert(Candidature)
         .values(
-            user_id=user_id, formation_id=formation.id, statut="nouvelle",
+            user_id=user_id,
+            formation_id=formation.id,
+            statut="nouvelle",
             source=WeightedChoice(SOURCES).pick(rng.random()),
             financement=funding.pick(rng.random()) if rng.random() < 0.85 else None,
             motivation="Candidature déposée à l'instant (démonstration en direct).",
-            created_at=now, updated_at=now,
+            created_at=now,
+            updated_at=now,
         )
         .returning(Candidature.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     connection.execute(
         insert(CandidatureEvent).values(
-            candidature_id=application_id, from_statut=None, to_statut="nouvelle",
-            changed_by=None, changed_at=now,
+            candidature_id=application_id,
+            from_statut=None,
+            to_statut="nouvelle",
+            changed_by=None,
+            changed_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 def _advance(
@@ -175,19 +203,26 @@ def _advance(
     connection.execute(update(Candidature).where(Candidature.id == application_id).values(values))
     connection.execute(
         insert(CandidatureEvent).values(
-            candidature_id=application_id, from_statut=statut, to_statut=target,
-            changed_by=changed_by, changed_at=now, commentaire=values.get("motif_refus"),
+            candidature_id=application_id,
+            from_statut=statut,
+            to_statut=target,
+            changed_by=changed_by,
+            changed_at=now,
+            commentaire=values.get("motif_refus"),
         )
-    )  # fmt: skip
+    )
     if changed_by is not None and actor is not None:
         connection.execute(
             insert(AuditLog).values(
-                created_at=now, actor_id=actor.id, actor_email=actor.email,
+                created_at=now,
+                actor_id=actor.id,
+                actor_email=actor.email,
                 action="candidature.refuse" if target == "refusee" else "candidature.move",
-                entity="candidatures", entity_id=str(application_id),
+                entity="candidatures",
+                entity_id=str(application_id),
                 details={"from_statut": statut, "to_statut": target, "simulation": True},
             )
-        )  # fmt: skip
+        )
 
 
 def _contact(
@@ -197,7 +232,11 @@ def _contact(
     subject, message = CONTACT_SUBJECTS[int(rng.random() * len(CONTACT_SUBJECTS))]
     connection.execute(
         insert(Contact).values(
-            nom=f"{prenom} {nom}", email=people.email(prenom, nom, int(now.timestamp())),
-            telephone=people.phone(), sujet=subject, message=message, created_at=now,
+            nom=f"{prenom} {nom}",
+            email=people.email(prenom, nom, int(now.timestamp())),
+            telephone=people.phone(),
+            sujet=subject,
+            message=message,
+            created_at=now,
         )
-    )  # fmt: skip
+    )

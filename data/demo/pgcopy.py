@@ -27,68 +27,79 @@ def fast_encoders(formats: Formats) -> dict[str, Callable[[Sequence[Row]], bytes
     n, esc = PG_NULL, pg_escape
 
     def users(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{email}\t{password}\t{role}\t{esc(prenom)}\t{esc(nom)}\t"
-            f"{n if phone is None else phone}\t{n if commune is None else esc(commune)}\t"
-            f"{n if born is None else day_text(born)}\t{'t' if verified else 'f'}\t"
-            f"{'t' if active else 'f'}\t{days[created // DAY - base]}{times[created % DAY]}\n"
-            for id_, email, password, role, prenom, nom, phone, commune, born, verified, active,
-            created in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{email}\t{password}\t{role}\t{esc(prenom)}\t{esc(nom)}\t"
+                f"{n if phone is None else phone}\t{n if commune is None else esc(commune)}\t"
+                f"{n if born is None else day_text(born)}\t{'t' if verified else 'f'}\t"
+                f"{'t' if active else 'f'}\t{days[created // DAY - base]}{times[created % DAY]}\n"
+                for id_, email, password, role, prenom, nom, phone, commune, born, verified, active, created in rows
+            ]
+        ).encode()
 
     def candidatures(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{user}\t{formation}\t{n if session is None else session}\t{statut}\t"
-            f"{source}\t{n if funding is None else funding}\t{n if cv is None else cv}\t"
-            f"{n if motivation is None else esc(motivation)}\t{n if motif is None else esc(motif)}\t"
-            f"{n if assigned is None else assigned}\t"
-            f"{days[created // DAY - base]}{times[created % DAY]}\t"
-            f"{days[updated // DAY - base]}{times[updated % DAY]}\n"
-            for id_, user, formation, session, statut, source, funding, cv, motivation, motif,
-            assigned, created, updated in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{user}\t{formation}\t{n if session is None else session}\t{statut}\t"
+                f"{source}\t{n if funding is None else funding}\t{n if cv is None else cv}\t"
+                f"{n if motivation is None else esc(motivation)}\t{n if motif is None else esc(motif)}\t"
+                f"{n if assigned is None else assigned}\t"
+                f"{days[created // DAY - base]}{times[created % DAY]}\t"
+                f"{days[updated // DAY - base]}{times[updated % DAY]}\n"
+                for id_, user, formation, session, statut, source, funding, cv, motivation, motif, assigned, created, updated in rows
+            ]
+        ).encode()
 
     def events(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{application}\t{n if before is None else before}\t{after}\t"
-            f"{n if by is None else by}\t{days[at // DAY - base]}{times[at % DAY]}\t"
-            f"{n if comment is None else esc(comment)}\n"
-            for id_, application, before, after, by, at, comment in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{application}\t{n if before is None else before}\t{after}\t"
+                f"{n if by is None else by}\t{days[at // DAY - base]}{times[at % DAY]}\t"
+                f"{n if comment is None else esc(comment)}\n"
+                for id_, application, before, after, by, at, comment in rows
+            ]
+        ).encode()
 
     def invoices(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{numero}\t{n if application is None else application}\t"
-            f"{n if quote is None else quote}\t{funder}\t{amount // 100}.{amount % 100:02d}\t"
-            f"{day_text(issued)}\t{day_text(due)}\t{statut}\t"
-            f"{n if paid is None else day_text(paid)}\n"
-            for id_, numero, application, quote, funder, amount, issued, due, statut, paid in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{numero}\t{n if application is None else application}\t"
+                f"{n if quote is None else quote}\t{funder}\t{amount // 100}.{amount % 100:02d}\t"
+                f"{day_text(issued)}\t{day_text(due)}\t{statut}\t"
+                f"{n if paid is None else day_text(paid)}\n"
+                for id_, numero, application, quote, funder, amount, issued, due, statut, paid in rows
+            ]
+        ).encode()
 
     def matchings(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{candidate}\t{offer}\t{score // 100}.{score % 100:02d}\t{esc(criteria)}\t"
-            f"{statut}\t{days[at // DAY - base]}{times[at % DAY]}\t{n if by is None else by}\t"
-            f"{n if decided is None else days[decided // DAY - base] + times[decided % DAY]}\n"
-            for id_, candidate, offer, score, criteria, statut, at, by, decided in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{candidate}\t{offer}\t{score // 100}.{score % 100:02d}\t{esc(criteria)}\t"
+                f"{statut}\t{days[at // DAY - base]}{times[at % DAY]}\t{n if by is None else by}\t"
+                f"{n if decided is None else days[decided // DAY - base] + times[decided % DAY]}\n"
+                for id_, candidate, offer, score, criteria, statut, at, by, decided in rows
+            ]
+        ).encode()
 
     def placements(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{user}\t{n if application is None else application}\t"
-            f"{n if company is None else company}\t{n if offer is None else offer}\t{contract}\t"
-            f"{n if months is None else months}\t{day_text(start)}\t{source}\t"
-            f"{days[created // DAY - base]}{times[created % DAY]}\n"
-            for id_, user, application, company, offer, contract, months, start, source, created
-            in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{user}\t{n if application is None else application}\t"
+                f"{n if company is None else company}\t{n if offer is None else offer}\t{contract}\t"
+                f"{n if months is None else months}\t{day_text(start)}\t{source}\t"
+                f"{days[created // DAY - base]}{times[created % DAY]}\n"
+                for id_, user, application, company, offer, contract, months, start, source, created in rows
+            ]
+        ).encode()
 
     def evaluations(rows: Sequence[Row]) -> bytes:
-        return "".join([
-            f"{id_}\t{application}\t{note}\t{esc(comment)}\t"
-            f"{days[created // DAY - base]}{times[created % DAY]}\n"
-            for id_, application, note, comment, created in rows
-        ]).encode()  # fmt: skip
+        return "".join(
+            [
+                f"{id_}\t{application}\t{note}\t{esc(comment)}\t"
+                f"{days[created // DAY - base]}{times[created % DAY]}\n"
+                for id_, application, note, comment, created in rows
+            ]
+        ).encode()
 
     return {
         "users": users,

@@ -132,18 +132,44 @@ def _staff(world: World, people: PeopleFactory, rng: random.Random) -> None:
         key = account.email.split("@")[0]
         world.staff_ids[key] = user_id
         password = demo_password_hash(account.email, account.password)
-        rows.append((user_id, account.email, password, account.role, account.prenom,
-                     account.nom, people.phone(), "Les Abymes", None, True, account.actif,
-                     joined + user_id * DAY))  # fmt: skip
+        rows.append(
+            (
+                user_id,
+                account.email,
+                password,
+                account.role,
+                account.prenom,
+                account.nom,
+                people.phone(),
+                "Les Abymes",
+                None,
+                True,
+                account.actif,
+                joined + user_id * DAY,
+            )
+        )
         if account.role == "formateur":
             world.trainer_ids.append(user_id)
     for index in range(EXTRA_TRAINERS):
         user_id = world.allocate("users")
         prenom, nom = people.name()
         email = f"{people.email(prenom, nom, user_id).split('@')[0]}@formateurs.cipfaro.example"
-        rows.append((user_id, email, UNUSABLE_PASSWORD_HASH, "formateur", prenom, nom,
-                     people.phone(), people.commune(), None, True, index != 0,
-                     joined + int(rng.random() * 300) * DAY))  # fmt: skip
+        rows.append(
+            (
+                user_id,
+                email,
+                UNUSABLE_PASSWORD_HASH,
+                "formateur",
+                prenom,
+                nom,
+                people.phone(),
+                people.commune(),
+                None,
+                True,
+                index != 0,
+                joined + int(rng.random() * 300) * DAY,
+            )
+        )
         world.trainer_ids.append(user_id)
 
 
@@ -156,9 +182,21 @@ def _formations(world: World, rng: random.Random, applications: int) -> None:
         formation_id = world.allocate("formations")
         runtime = FormationRuntime(formation_id, spec, spec.prix_euros * 100)
         world.formations.append(runtime)
-        rows.append((formation_id, spec.slug, spec.titre, spec.domaine, spec.duree_heures,
-                     runtime.price_cents, spec.modalite, spec.lieu, spec.code_rncp, spec.actif,
-                     created + index * 3 * DAY))  # fmt: skip
+        rows.append(
+            (
+                formation_id,
+                spec.slug,
+                spec.titre,
+                spec.domaine,
+                spec.duree_heures,
+                runtime.price_cents,
+                spec.modalite,
+                spec.lieu,
+                spec.code_rncp,
+                spec.actif,
+                created + index * 3 * DAY,
+            )
+        )
         if not spec.actif:
             continue
         slots_in_history = HISTORY_DAYS / 30.4 / spec.cadence_months
@@ -172,11 +210,13 @@ def _formations(world: World, rng: random.Random, applications: int) -> None:
             for group in range(groups):
                 places = 10 + int(rng.random() * 11)
                 trainer = world.trainer_ids[(index + group) % len(world.trainer_ids)]
-                session = Session(world.allocate("sessions_formation"), start_day, end_day,
-                                  places, trainer)  # fmt: skip
+                session = Session(
+                    world.allocate("sessions_formation"), start_day, end_day, places, trainer
+                )
                 lieu = spec.lieu if group % 3 == 0 else ("Basse-Terre", "Le Moule")[group % 2]
-                session_rows.append((session.id, formation_id, start_day, end_day, places,
-                                     lieu, trainer))  # fmt: skip
+                session_rows.append(
+                    (session.id, formation_id, start_day, end_day, places, lieu, trainer)
+                )
                 slot.append(session)
             runtime.slot_starts.append(start_day)
             runtime.slots.append(slot)
@@ -212,8 +252,10 @@ def _companies_and_offers(
         company_id = world.allocate("entreprises")
         domain = domains.pick(r())
         sectors = COMPANY_SECTORS[domain]
-        nom = (f"{COMPANY_PREFIXES[int(r() * len(COMPANY_PREFIXES))]} "
-               f"{sectors[int(r() * len(sectors))]} {LEGAL_FORMS[int(r() * len(LEGAL_FORMS))]}")  # fmt: skip
+        nom = (
+            f"{COMPANY_PREFIXES[int(r() * len(COMPANY_PREFIXES))]} "
+            f"{sectors[int(r() * len(sectors))]} {LEGAL_FORMS[int(r() * len(LEGAL_FORMS))]}"
+        )
         siret = None if r() < 0.05 else f"{400_000_000 + company_id * 37:09d}{10_017:05d}"
         commune = people.commune()
         created = local_ts(world.start_day - int(r() * 1000), 9 * HOUR + int(r() * 8 * HOUR))
@@ -222,9 +264,22 @@ def _companies_and_offers(
         if r() < 0.3:
             user_id = world.allocate("users")
             prenom, last = people.name()
-            recruiter_rows.append((user_id, people.email(prenom, last, user_id),
-                                   UNUSABLE_PASSWORD_HASH, "recruteur", prenom, last,
-                                   people.phone(), commune, None, True, True, created + HOUR))  # fmt: skip
+            recruiter_rows.append(
+                (
+                    user_id,
+                    people.email(prenom, last, user_id),
+                    UNUSABLE_PASSWORD_HASH,
+                    "recruteur",
+                    prenom,
+                    last,
+                    people.phone(),
+                    commune,
+                    None,
+                    True,
+                    True,
+                    created + HOUR,
+                )
+            )
         for _ in range(1 + int(r() * 4)):
             span = world.today_day - world.start_day
             when = local_ts(world.start_day + int(r() * span), 8 * HOUR + int(r() * 9 * HOUR))
@@ -269,8 +324,20 @@ def _offers(world: World, rng: random.Random, drafts: list[tuple[int, int, str, 
         title = titles[int(r() * len(titles))]
         if contract == "alternance":
             title += " (alternance)"
-        rows.append((offer_id, company_id, title, contract, months, salary, commune, domain,
-                     statut, created))  # fmt: skip
+        rows.append(
+            (
+                offer_id,
+                company_id,
+                title,
+                contract,
+                months,
+                salary,
+                commune,
+                domain,
+                statut,
+                created,
+            )
+        )
         days, offers = world.offers_by_domain.setdefault(domain, ([], []))
         days.append(created // DAY)
         offers.append(Offer(offer_id, company_id, created // DAY, contract, months, statut))
@@ -301,8 +368,21 @@ def _quotes(world: World, rng: random.Random, applications: int) -> None:
             if company
             else f"contact{quote_id}@example.org"
         )
-        quote_rows.append((quote_id, f"DEV-{year}-{quote_id:05d}", company, email, formation.id,
-                           trainees, amount, statut, created, sent, decided))  # fmt: skip
+        quote_rows.append(
+            (
+                quote_id,
+                f"DEV-{year}-{quote_id:05d}",
+                company,
+                email,
+                formation.id,
+                trainees,
+                amount,
+                statut,
+                created,
+                sent,
+                decided,
+            )
+        )
         if statut == "accepte" and decided is not None:
             issued = decided // DAY + 7 + int(r() * 24)
             if issued < world.today_day:
@@ -327,9 +407,15 @@ def _quote_outcome(world: World, draw: Draw, created: int) -> tuple[str, int | N
 
 
 def invoice_row(
-    world: World, draw: Draw, application_id: int | None, quote_id: int | None, funder: str,
-    amount: int, issued_day: int, cancelled: bool = False,
-) -> Row:  # fmt: skip
+    world: World,
+    draw: Draw,
+    application_id: int | None,
+    quote_id: int | None,
+    funder: str,
+    amount: int,
+    issued_day: int,
+    cancelled: bool = False,
+) -> Row:
     """An invoice, paid or not depending on the funder's habits and its age."""
     invoice_id = world.allocate("factures")
     low, high, never = PAYMENT_DELAYS[funder]
@@ -342,5 +428,15 @@ def invoice_row(
         if pay_day < world.today_day:
             statut, paid_day = "payee", pay_day
     year = date_of(issued_day).year
-    return (invoice_id, f"FAC-{year}-{invoice_id:07d}", application_id, quote_id, funder, amount,
-            issued_day, issued_day + due_days, statut, paid_day)  # fmt: skip
+    return (
+        invoice_id,
+        f"FAC-{year}-{invoice_id:07d}",
+        application_id,
+        quote_id,
+        funder,
+        amount,
+        issued_day,
+        issued_day + due_days,
+        statut,
+        paid_day,
+    )
