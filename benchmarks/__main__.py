@@ -1,4 +1,8 @@
-"""``python -m benchmarks [--url URL] [--runs N] [--sections kpis,breakdowns,naive,handsql,triage,reports]``
+"""``python -m benchmarks [--url URL] [--analytics-url URL] [--runs N] [--sections ...]``
+
+Sections: kpis, breakdowns, naive, handsql, triage, reports, alerts (all by default).
+With ``--analytics-url`` (a streaming replica of ``--url``), the KPI set and
+the breakdowns are also measured there, each with its ratio to the primary.
 
 Builds or reuses the benchmark database (``python -m data.demo`` when it is
 missing or empty), runs ``python -m data.migrate`` and ``VACUUM ANALYZE`` on
@@ -15,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import handsql, naive, reports, triage
+from benchmarks import alerts, handsql, naive, reports, triage
 from benchmarks import kpis as kpi_ops
 from benchmarks.database import DEFAULT_URL, ensure_database, migrate_and_analyze
 from benchmarks.harness import (
@@ -31,7 +35,7 @@ from benchmarks.kpis import Bench
 from data.db import create_db_engine
 from data.settings import get_settings
 
-SECTIONS = ("kpis", "breakdowns", "naive", "handsql", "triage", "reports")
+SECTIONS = ("kpis", "breakdowns", "naive", "handsql", "triage", "reports", "alerts")
 DEFAULT_APPLICATIONS = 1_000_000
 BUILDERS: dict[str, Callable[[Bench], list[Operation]]] = {
     "kpis": kpi_ops.operations,  # "kpis" and "breakdowns" come from the same list
@@ -39,6 +43,7 @@ BUILDERS: dict[str, Callable[[Bench], list[Operation]]] = {
     "handsql": handsql.operations,
     "triage": triage.operations,
     "reports": reports.operations,
+    "alerts": alerts.operations,
 }
 
 
@@ -47,9 +52,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--runs", type=int, default=5, help="warm runs per operation")
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated")
-    parser.add_argument("--applications", type=int, default=DEFAULT_APPLICATIONS,
-                        help="size of a database built from scratch")  # fmt: skip
+    parser.add_argument(
+        "--applications",
+        type=int,
+        default=DEFAULT_APPLICATIONS,
+        help="size of a database built from scratch",
+    )
     parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM ANALYZE")
+    parser.add_argument(
+        "--analytics-url",
+        default=os.environ.get("BENCH_ANALYTICS_URL"),
+        help="a read replica of --url: the KPI sections run there too, side by side",
+    )
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = sorted(set(args.sections) - set(SECTIONS))
@@ -62,7 +76,7 @@ def _operations(bench: Bench, sections: list[str]) -> list[Operation]:
     wanted: list[Operation] = []
     if {"kpis", "breakdowns"} & set(sections):
         wanted += [op for op in kpi_ops.operations(bench) if op.section in sections]
-    for section in ("naive", "handsql", "triage", "reports"):
+    for section in ("naive", "handsql", "triage", "reports", "alerts"):
         if section in sections:
             wanted += BUILDERS[section](bench)
     return wanted
@@ -76,23 +90,35 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     count = ensure_database(args.url, args.applications)
     prepare_seconds = migrate_and_analyze(args.url, vacuum=not args.no_vacuum)
-    print(f"Base : {count:,} candidatures ; migrations et ANALYZE en {prepare_seconds:.1f} s."
-          .replace(",", " "), file=sys.stderr)  # fmt: skip
+    print(
+        f"Base : {count:,} candidatures ; migrations et ANALYZE en {prepare_seconds:.1f} s.".replace(
+            ",", " "
+        ),
+        file=sys.stderr,
+    )
     engine = create_db_engine(args.url, statement_timeout_ms=600_000)
     bench = Bench.for_database(engine, args.url)
     machine = machine_info(args.url)
     results: list[Measurement] = []
-    for operation in _operations(bench, args.sections):
+    operations = _operations(bench, args.sections)
+    if args.analytics_url:
+        operations += kpi_ops.on_replica(bench, args.analytics_url, args.sections)
+    for operation in operations:
         print(f"… {operation.section} / {operation.name}", file=sys.stderr, flush=True)
         results.append(measure(operation, args.runs))
     add_ratios(results)
+    kpi_ops.add_replica_ratios(results)
     machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     options = {
-        "url": args.url, "runs": args.runs, "sections": args.sections, "applications": count,
+        "url": args.url,
+        "analytics_url": args.analytics_url,
+        "runs": args.runs,
+        "sections": args.sections,
+        "applications": count,
         "month": [bench.month.start.isoformat(), bench.month.end.isoformat()],
         "year": [bench.year.start.isoformat(), bench.year.end.isoformat()],
         "seconds": round(time.perf_counter() - started, 1),
-    }  # fmt: skip
+    }
     path = write_json(results, machine, options)
     print(table(results))
     print(

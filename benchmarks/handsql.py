@@ -126,9 +126,13 @@ SELECT month, sum(invoiced), sum(collected) FROM (
 def _params(query: KpiQuery, now: datetime) -> dict[str, Any]:
     lo, hi = query.utc_bounds()
     return {
-        "lo": lo, "hi": hi, "start": query.start, "end": query.end, "today": query.today(now),
+        "lo": lo,
+        "hi": hi,
+        "start": query.start,
+        "end": query.end,
+        "today": query.today(now),
         "overdue": now - timedelta(hours=query.sla_hours),
-    }  # fmt: skip
+    }
 
 
 def _fetch(url: str, statements: list[str], params: dict[str, Any]) -> list[Any]:
@@ -142,15 +146,29 @@ def hand_kpis(url: str, query: KpiQuery, now: datetime) -> dict[str, Any]:
     cohort, others, sessions, outcomes = (
         rows[0] for rows in _fetch(url, [COHORT, OTHERS, SESSIONS, OUTCOMES], _params(query, now))
     )
-    names = ("applications", "reached_en_etude", "reached_entretien", "reached_admise",
-             "reached_inscrite", "reached_terminee")  # fmt: skip
+    names = (
+        "applications",
+        "reached_en_etude",
+        "reached_entretien",
+        "reached_admise",
+        "reached_inscrite",
+        "reached_terminee",
+    )
     figures: dict[str, Any] = dict(zip(names, cohort[:6], strict=True))
     figures.update(
-        backlog_new=others[0], backlog_overdue=others[1], quotes_sent=others[5],
-        quotes_accepted=others[6], matches_proposed=others[7], matches_validated=others[8],
-        match_hires=others[9], offers_open=others[10], sessions_started=sessions[0],
-        completions=outcomes[0], dropouts=outcomes[1], placed_6m=outcomes[2],
-    )  # fmt: skip
+        backlog_new=others[0],
+        backlog_overdue=others[1],
+        quotes_sent=others[5],
+        quotes_accepted=others[6],
+        matches_proposed=others[7],
+        matches_validated=others[8],
+        match_hires=others[9],
+        offers_open=others[10],
+        sessions_started=sessions[0],
+        completions=outcomes[0],
+        dropouts=outcomes[1],
+        placed_6m=outcomes[2],
+    )
     return figures
 
 
@@ -170,6 +188,9 @@ def operations(bench: Bench) -> list[Operation]:
 
     year = _params(bench.year, bench.now)
     return baseline_operations(
-        "handsql", kpi_set, lambda: _fetch(bench.url, [CONVERSION], year),
-        lambda: _fetch(bench.url, [REVENUE_BY_MONTH], year), runs=RUNS,
-    )  # fmt: skip
+        "handsql",
+        kpi_set,
+        lambda: _fetch(bench.url, [CONVERSION], year),
+        lambda: _fetch(bench.url, [REVENUE_BY_MONTH], year),
+        runs=RUNS,
+    )

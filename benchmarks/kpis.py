@@ -7,13 +7,16 @@ ending with it) and "now".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import io
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from benchmarks.harness import Metrics, Operation
+from benchmarks.harness import Measurement, Metrics, Operation
+from data.db import create_db_engine
 from data.kpis import (
     KpiQuery,
     KpiSet,
@@ -27,7 +30,7 @@ from data.kpis import (
     session_fill_rates,
     top_formations,
 )
-from data.kpis.summary import ready_facts
+from data.kpis.summary import summary_view
 
 KPI_SET_1M_MS = 300.0
 KPI_SET_12M_MS = 1000.0
@@ -78,22 +81,27 @@ def operations(bench: Bench) -> list[Operation]:
     """The overview set for one month and 12 months, then each breakdown for 12 months."""
     engine, month, year, now = bench.engine, bench.month, bench.year, bench.now
     ops = [
+        Operation("kpis", "summary refresh check", lambda: _refresh_check(engine), target_ms=None),
         Operation(
-            "kpis", "summary refresh check", lambda: _refresh_check(engine), target_ms=None
-        ),
-        Operation(
-            "kpis", "kpi_set_1m", lambda: compute_kpis(engine, month, now=now),
+            "kpis",
+            "kpi_set_1m",
+            lambda: compute_kpis(engine, month, now=now),
             target_ms=KPI_SET_1M_MS,
         ),
         Operation(
-            "kpis", "kpi_set_12m", lambda: compute_kpis(engine, year, now=now),
+            "kpis",
+            "kpi_set_12m",
+            lambda: compute_kpis(engine, year, now=now),
             target_ms=KPI_SET_12M_MS,
         ),
+        Operation("kpis", "python -m data.kpis 12m", lambda: _cli_kpi_set(bench)),
         Operation(
-            "kpis", "kpi_set_12m without summary",
-            lambda: compute_kpis(engine, year, now=now, use_summary=False), runs=1,
+            "kpis",
+            "kpi_set_12m without summary",
+            lambda: compute_kpis(engine, year, now=now, use_summary=False),
+            runs=1,
         ),
-    ]  # fmt: skip
+    ]
     breakdowns: dict[str, Any] = {
         "conversion_by formation": lambda: conversion_by(engine, year, "formation"),
         "conversion_by source": lambda: conversion_by(engine, year, "source"),
@@ -116,7 +124,44 @@ def operations(bench: Bench) -> list[Operation]:
     return ops
 
 
+def _cli_kpi_set(bench: Bench) -> Any:
+    """``python -m data.kpis`` for the 12 months, in this process (no interpreter start)."""
+    from data.kpis.__main__ import main
+
+    arguments = ["--from", bench.year.start.isoformat(), "--to", bench.year.end.isoformat()]
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main([*arguments, "--json"])
+    if status != 0:
+        raise RuntimeError(f"python -m data.kpis exited with {status}")
+
+
+def on_replica(bench: Bench, analytics_url: str, sections: list[str]) -> list[Operation]:
+    """The KPI operations again, on a read replica of the benchmark database (section
+    ``replica``), with the same periods and "now"."""
+    engine = create_db_engine(analytics_url, statement_timeout_ms=600_000)
+    replica = Bench(engine, analytics_url, bench.month, bench.year, bench.now)
+    return [
+        replace(op, section="replica", target_ms=None)
+        for op in operations(replica)
+        if op.section in sections and op.name != "python -m data.kpis 12m"
+    ]
+
+
+def add_replica_ratios(results: list[Measurement]) -> None:
+    """On each replica operation: its warm time over the primary's, as ``detail``."""
+    primary = {m.name: m for m in results if m.section in ("kpis", "breakdowns")}
+    for m in results:
+        found = primary.get(m.name)
+        if m.section != "replica" or found is None or not found.warm_ms or m.error:
+            continue
+        m.detail = f"{m.warm_ms / found.warm_ms:.2f}x primary"
+    screens = primary.get("kpi_set_12m")
+    cli = primary.get("python -m data.kpis 12m")
+    if screens is not None and cli is not None and screens.warm_ms and not cli.error:
+        cli.detail = f"{cli.warm_ms / screens.warm_ms:.2f}x the screens' path"
+
+
 def _refresh_check(engine: Engine) -> Metrics:
-    """What every KPI call pays first: detect the summary and fold what is new (nothing, here)."""
-    facts = ready_facts(engine)
+    """What every KPI call pays first: read the summary's mark and gaps (it never writes)."""
+    facts = summary_view(engine)
     return Metrics(detail="summary in use" if facts is not None else "no summary: events read")

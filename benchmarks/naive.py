@@ -24,9 +24,16 @@ from data.labels import RANKS
 from data.sqlfuncs import add_months_to
 
 KPI_TABLES = (
-    "candidatures", "candidature_events", "sessions_formation", "factures", "devis",
-    "matchings", "offres_emploi", "placements", "evaluations",
-)  # fmt: skip
+    "candidatures",
+    "candidature_events",
+    "sessions_formation",
+    "factures",
+    "devis",
+    "matchings",
+    "offres_emploi",
+    "placements",
+    "evaluations",
+)
 RUNS = 1  # each run loads millions of rows: one warm run after the cold one
 
 
@@ -103,20 +110,26 @@ def _money(frames: dict[str, pd.DataFrame], query: KpiQuery, now: datetime) -> d
         )
 
     return {
-        "revenue_invoiced": total((invoices["statut"] != "annulee") & (emitted >= start) & (emitted < end)),
-        "revenue_collected": total((invoices["statut"] == "payee") & (paid >= start) & (paid < end)),
+        "revenue_invoiced": total(
+            (invoices["statut"] != "annulee") & (emitted >= start) & (emitted < end)
+        ),
+        "revenue_collected": total(
+            (invoices["statut"] == "payee") & (paid >= start) & (paid < end)
+        ),
         "receivables_overdue": total((invoices["statut"] == "emise") & (due < today)),
         "quotes_sent": len(sent),
         "quotes_accepted": int((sent["statut"] == "accepte").sum()),
-    }  # fmt: skip
+    }
 
 
 def _sessions_and_outcomes(
     frames: dict[str, pd.DataFrame], query: KpiQuery, reached: pd.Series
 ) -> dict[str, Any]:
     apps, sessions, placements = (
-        frames["candidatures"], frames["sessions_formation"], frames["placements"]
-    )  # fmt: skip
+        frames["candidatures"],
+        frames["sessions_formation"],
+        frames["placements"],
+    )
     begins, ends = _dates(sessions["date_debut"]), _dates(sessions["date_fin"])
     start, end = pd.Timestamp(query.start), pd.Timestamp(query.end)
     started = sessions[(begins >= start) & (begins < end)]
@@ -165,15 +178,32 @@ def _others(
         "matches_validated": int(matched["statut"].isin(("valide", "entretien", "embauche")).sum()),
         "match_hires": int((matched["statut"] == "embauche").sum()),
         "offers_open": int((offers["statut"] == "ouverte").sum()),
-    }  # fmt: skip
+    }
 
 
 CHECKED = (
-    "applications", "reached_en_etude", "reached_entretien", "reached_admise", "reached_inscrite",
-    "reached_terminee", "backlog_new", "backlog_overdue", "revenue_invoiced", "revenue_collected",
-    "receivables_overdue", "quotes_sent", "quotes_accepted", "sessions_started", "completions",
-    "dropouts", "placed_6m", "matches_proposed", "matches_validated", "match_hires", "offers_open",
-)  # fmt: skip
+    "applications",
+    "reached_en_etude",
+    "reached_entretien",
+    "reached_admise",
+    "reached_inscrite",
+    "reached_terminee",
+    "backlog_new",
+    "backlog_overdue",
+    "revenue_invoiced",
+    "revenue_collected",
+    "receivables_overdue",
+    "quotes_sent",
+    "quotes_accepted",
+    "sessions_started",
+    "completions",
+    "dropouts",
+    "placed_6m",
+    "matches_proposed",
+    "matches_validated",
+    "match_hires",
+    "offers_open",
+)
 
 
 def agreement(naive: dict[str, Any], engine: KpiSet) -> str:
@@ -197,9 +227,12 @@ def operations(bench: Bench) -> list[Operation]:
         return Metrics(detail=agreement(figures, bench.expected(which)))
 
     return baseline_operations(
-        "naive", kpi_set, lambda: naive_conversion(bench), lambda: naive_revenue_by_month(bench),
+        "naive",
+        kpi_set,
+        lambda: naive_conversion(bench),
+        lambda: naive_revenue_by_month(bench),
         runs=RUNS,
-    )  # fmt: skip
+    )
 
 
 def naive_conversion(bench: Bench) -> pd.DataFrame:

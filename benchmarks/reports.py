@@ -67,9 +67,12 @@ print(json.dumps({"rows": written["Candidatures"], "peak_mb": peak_mb, "seconds"
 def monthly_report(bench: Bench) -> Metrics:
     settings = get_settings()
     report = build_report(
-        bench.engine, settings, kind="monthly",
-        period=Period(bench.month.start, bench.month.end), now=bench.now,
-    )  # fmt: skip
+        bench.engine,
+        settings,
+        kind="monthly",
+        period=Period(bench.month.start, bench.month.end),
+        now=bench.now,
+    )
     with tempfile.TemporaryDirectory(prefix="cipfaro-bench-") as directory:
         files = render_files(report, Path(directory), ("pdf", "xlsx"), settings.tz)
         sizes = ", ".join(f"{file.filename} {file.size // 1024} KB" for file in files)
@@ -81,9 +84,13 @@ def large_export(bench: Bench) -> Metrics:
         path = Path(directory) / "export.xlsx"
         done = subprocess.run(
             [sys.executable, "-c", EXPORT_SCRIPT, bench.url, str(path), str(EXPORT_ROWS)],
-            capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=600,
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            check=True,
+            timeout=600,
             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        )  # fmt: skip
+        )
         outcome = json.loads(done.stdout.strip().splitlines()[-1])
         size = path.stat().st_size // 1024
     detail = (
@@ -96,11 +103,17 @@ def large_export(bench: Bench) -> Metrics:
 def operations(bench: Bench) -> list[Operation]:
     return [
         Operation(
-            "reports", "monthly report PDF + Excel", lambda: monthly_report(bench),
-            target_ms=REPORT_MS, runs=3,
+            "reports",
+            "monthly report PDF + Excel",
+            lambda: monthly_report(bench),
+            target_ms=REPORT_MS,
+            runs=3,
         ),
         Operation(
-            "reports", f"Excel export {EXPORT_ROWS:,} rows".replace(",", " "),
-            lambda: large_export(bench), target_mb=EXPORT_MB, runs=1,
+            "reports",
+            f"Excel export {EXPORT_ROWS:,} rows".replace(",", " "),
+            lambda: large_export(bench),
+            target_mb=EXPORT_MB,
+            runs=1,
         ),
-    ]  # fmt: skip
+    ]

@@ -70,9 +70,14 @@ def operations(bench: Bench) -> list[Operation]:
 
     def page(filters: QueueFilters, **extra: Any) -> Metrics:
         result = queue_page(
-            bench.engine, filters, actor_id=sample["actor"], now=bench.now,
-            sla_hours=settings.TRIAGE_SLA_HOURS, tz=settings.tz, **extra,
-        )  # fmt: skip
+            bench.engine,
+            filters,
+            actor_id=sample["actor"],
+            now=bench.now,
+            sla_hours=settings.TRIAGE_SLA_HOURS,
+            tz=settings.tz,
+            **extra,
+        )
         return Metrics(detail=f"{len(result.rows)} rows")
 
     def page_of(filters: QueueFilters) -> Callable[[], Metrics]:
@@ -85,10 +90,12 @@ def operations(bench: Bench) -> list[Operation]:
     if total:
         ops.append(
             Operation(
-                "triage", "first page + count: default",
-                lambda: page(QueueFilters(), with_total=True), target_ms=PAGE_MS,
+                "triage",
+                "first page + count: default",
+                lambda: page(QueueFilters(), with_total=True),
+                target_ms=PAGE_MS,
             )
-        )  # fmt: skip
+        )
     ops.extend(
         Operation("triage", name, page_of(filters), target_ms=SEARCH_MS)
         for name, filters in searches.items()
