@@ -34,18 +34,22 @@ class Metrics:
 
     peak_mb: float | None = None
     detail: str | None = None
+    database_ms: float | None = None  # time spent executing statements, when measured
 
 
 @dataclass(frozen=True)
 class Operation:
     """One thing to time. ``target_ms`` applies to the warm median; ``target_mb`` to
-    the peak memory; ``compares``: the engine operation a baseline redoes."""
+    the peak memory; ``target_database_ms`` to the warm median of the database time
+    the operation reports (:attr:`Metrics.database_ms`); ``compares``: the engine
+    operation a baseline redoes."""
 
     section: str
     name: str
     run: Callable[[], Any]
     target_ms: float | None = None
     target_mb: float | None = None
+    target_database_ms: float | None = None
     compares: str | None = None
     runs: int | None = None  # overrides the suite's --runs (slow baselines)
 
@@ -63,6 +67,8 @@ class Measurement:
     detail: str | None
     compares: str | None
     error: str | None = None
+    database_ms: float | None = None
+    target_database_ms: float | None = None
     vs_naive: float | None = None
     vs_handsql: float | None = None
     passed: bool | None = field(default=None)
@@ -77,6 +83,10 @@ class Measurement:
             checks.append(self.warm_ms < self.target_ms)
         if self.target_mb is not None and self.peak_mb is not None:
             checks.append(self.peak_mb < self.target_mb)
+        if self.target_database_ms is not None:
+            checks.append(
+                self.database_ms is not None and self.database_ms < self.target_database_ms
+            )
         self.passed = all(checks) if checks else None
 
 
@@ -110,6 +120,7 @@ def measure(operation: Operation, runs: int) -> Measurement:
     count = operation.runs if operation.runs is not None else runs
     error = None
     peaks: list[float] = []
+    database: list[float] = []  # warm runs only
     detail = None
     cold, warm = float("nan"), []
     try:
@@ -119,6 +130,8 @@ def measure(operation: Operation, runs: int) -> Measurement:
             elapsed, value = _timed(operation.run)
             warm.append(elapsed)
             peaks, detail = _metrics(value, peaks, detail)
+            if isinstance(value, Metrics) and value.database_ms is not None:
+                database.append(value.database_ms)
     except Exception as exc:  # noqa: BLE001 - a failing operation is reported, the suite goes on
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     result = Measurement(
@@ -133,6 +146,8 @@ def measure(operation: Operation, runs: int) -> Measurement:
         detail=detail,
         compares=operation.compares,
         error=error,
+        database_ms=round(statistics.median(database), 1) if database else None,
+        target_database_ms=operation.target_database_ms,
     )
     result.judge()
     return result
@@ -153,10 +168,13 @@ def add_ratios(results: Sequence[Measurement]) -> None:
         if baseline.compares is None or baseline.error is not None:
             continue
         engine_op = next(
-            (m for (section, name), m in by_name.items()
-             if name == baseline.compares and section not in ("naive", "handsql")),
+            (
+                m
+                for (section, name), m in by_name.items()
+                if name == baseline.compares and section not in ("naive", "handsql")
+            ),
             None,
-        )  # fmt: skip
+        )
         if engine_op is None or not engine_op.warm_ms or engine_op.error is not None:
             continue
         ratio = round(baseline.warm_ms / engine_op.warm_ms, 1)
@@ -177,6 +195,8 @@ def _target_text(m: Measurement) -> str:
         parts.append(f"< {m.target_ms:g} ms")
     if m.target_mb is not None:
         parts.append(f"< {m.target_mb:g} MB")
+    if m.target_database_ms is not None:
+        parts.append(f"< {m.target_database_ms:g} ms in the database")
     return ", ".join(parts) or "-"
 
 
@@ -186,6 +206,8 @@ def _result_text(m: Measurement) -> str:
     verdict = {True: "pass", False: "FAIL", None: ""}[m.passed]
     if m.peak_mb is not None:
         verdict = f"{verdict} ({m.peak_mb:.0f} MB)".strip()
+    if m.database_ms is not None:
+        verdict = f"{verdict} ({m.database_ms:,.0f} ms in the database)".replace(",", " ").strip()
     return verdict or "-"
 
 
@@ -208,8 +230,10 @@ def table(results: Sequence[Measurement]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(HEADERS))]
     lines = []
     for index, row in enumerate(rows):
-        cells = [str(cell).ljust(w) if i < 2 else str(cell).rjust(w) for i, (cell, w) in
-                 enumerate(zip(row, widths, strict=True))]  # fmt: skip
+        cells = [
+            str(cell).ljust(w) if i < 2 else str(cell).rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
