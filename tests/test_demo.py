@@ -336,7 +336,9 @@ def test_cv_files_are_real_pdfs_with_the_applicant_name(demo_site: DemoSite) -> 
         data = (root / path).read_bytes()
         assert data.startswith(b"%PDF")
         page_text = PdfReader(root / path).pages[0].extract_text()
-        assert any(name in page_text for name in names), path
+        # Each CV is its applicant's own: no application shows a stranger's file.
+        assert len(names) == 1, (path, names)
+        assert all(name in page_text for name in names), path
 
 
 # Realism (one bigger database, SQLite only, built once) ------------------------
