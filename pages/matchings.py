@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from data import formatting as fmt
 from data import matching
 from data.models import MATCH_STATUSES
 from data.permissions import Actor, can
@@ -93,34 +91,13 @@ def _filter_bar(choices: matching.FilterOptions) -> matching.MatchFilters:
 
 
 def _breakdown_chart(breakdown: matching.Breakdown) -> None:
-    if not breakdown.bars:
+    figure = tw.match_breakdown_figure(breakdown)
+    if figure is None:
         st.caption("Pas de critère chiffré dans le détail du score.")
     else:
-        labels = [tw.plot_text(label) for label, _value in breakdown.bars]
-        values = [value for _label, value in breakdown.bars]
-        figure = go.Figure(
-            go.Bar(
-                x=values,
-                y=labels,
-                orientation="h",
-                text=[fmt.percent(v / 100, decimals=0) for v in values],
-                textposition="auto",
-                hoverinfo="skip",
-            )
-        )
-        figure.update_layout(
-            title="Pourquoi ce matching",
-            xaxis={"range": [0, 100], "title": "%"},
-            height=80 + 40 * len(values),
-            margin={"l": 10, "r": 10, "t": 40, "b": 10},
-            separators=", ",
-        )
         st.plotly_chart(figure, key=f"{P}_chart")
     if breakdown.facts:
-        st.dataframe(
-            tw.facts_frame(breakdown.facts),
-            hide_index=True,
-        )
+        st.dataframe(tw.facts_frame(breakdown.facts), hide_index=True)
 
 
 def _decide(match_id: int, statut: str, decided_at: datetime | None) -> None:

@@ -22,13 +22,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from data import formatting as fmt
 from data.contacts import ContactRow
 from data.errors import DashboardError
 from data.labels import funder_label, source_label, status_label
-from data.matching import MatchRow
+from data.matching import Breakdown, MatchRow
 from data.permissions import Actor
 from data.triage import Distribution, QueueRow, SessionOption
 from data.triage.queue import COUNT_CAP, PAGE_SIZE
@@ -333,3 +334,30 @@ def contact_details_frame(row: ContactRow, tz: ZoneInfo) -> pd.DataFrame:
         ("Traité par", row.traite_par or "—"),
     ]
     return pd.DataFrame(rows, columns=["Champ", "Valeur"])
+
+
+def match_breakdown_figure(breakdown: Breakdown) -> go.Figure | None:
+    """ "Pourquoi ce matching": one horizontal bar per scored criterion, in percent;
+    None when the score's detail holds no figure."""
+    if not breakdown.bars:
+        return None
+    labels = [plot_text(label) for label, _value in breakdown.bars]
+    values = [value for _label, value in breakdown.bars]
+    figure = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            text=[fmt.percent(v / 100, decimals=0) for v in values],
+            textposition="auto",
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(
+        title="Pourquoi ce matching",
+        xaxis={"range": [0, 100], "title": "%"},
+        height=80 + 40 * len(values),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        separators=", ",
+    )
+    return figure
